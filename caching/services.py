@@ -1,0 +1,85 @@
+"""Generation cache slots on the Django cache (django-redis in production).
+
+A slot maps a cache key to the id of the generation that fills it. Slots are claimed with
+an atomic set-if-absent when a generation is created, so concurrent identical requests
+coalesce, and released (compare-and-delete) when that generation fails or is cancelled.
+Every function here treats a cache outage as a miss: it never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.cache import cache
+
+from .keys import slot_storage_key, ttl_seconds
+
+logger = logging.getLogger("genpipe.cache")
+
+_RELEASE_LUA = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+def _redis_client() -> Any | None:
+    client = getattr(cache, "client", None)
+    if client is None or not hasattr(client, "get_client"):
+        return None
+    return client
+
+
+def cache_slot_get(*, workspace_id: int, key: str) -> str | None:
+    """The generation id in a slot, or ``None`` (also when the cache is unreachable)."""
+    try:
+        value = cache.get(slot_storage_key(workspace_id, key))
+    except Exception:  # a broken cache is a miss
+        logger.warning("cache slot read failed", exc_info=True)
+        return None
+    return str(value) if value else None
+
+
+def cache_slot_claim(*, workspace_id: int, key: str, strategy: str, generation_id: str) -> bool:
+    """Atomically point an empty slot at a generation; ``False`` if it was taken."""
+    timeout = ttl_seconds(strategy)
+    try:
+        return bool(cache.add(slot_storage_key(workspace_id, key), generation_id, timeout))
+    except Exception:
+        logger.warning("cache slot claim failed", exc_info=True)
+        return False
+
+
+def cache_slot_set(*, workspace_id: int, key: str, strategy: str, generation_id: str) -> None:
+    """Point a slot at a generation unconditionally (``force_new`` replaces the entry)."""
+    try:
+        cache.set(slot_storage_key(workspace_id, key), generation_id, ttl_seconds(strategy))
+    except Exception:
+        logger.warning("cache slot write failed", exc_info=True)
+
+
+def cache_slot_release(*, workspace_id: int, key: str, generation_id: str) -> bool:
+    """Empty a slot only if it still points at ``generation_id``. Returns whether it did."""
+    storage_key = slot_storage_key(workspace_id, key)
+    try:
+        redis_client = _redis_client()
+        if redis_client is not None:
+            raw = redis_client.get_client(write=True)
+            released = raw.eval(
+                _RELEASE_LUA, 1, cache.make_key(storage_key), redis_client.encode(generation_id)
+            )
+            return bool(released)
+        if cache.get(storage_key) == generation_id:
+            return bool(cache.delete(storage_key))
+    except Exception:
+        logger.warning("cache slot release failed", exc_info=True)
+    return False
+
+
+def cache_slot_delete(*, workspace_id: int, key: str) -> bool:
+    """Empty a slot whatever it holds. Returns whether something was deleted."""
+    try:
+        return bool(cache.delete(slot_storage_key(workspace_id, key)))
+    except Exception:
+        logger.warning("cache slot delete failed", exc_info=True)
+        return False

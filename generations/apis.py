@@ -1,0 +1,194 @@
+"""HTTP endpoints of the generations API: parse, call one service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from genpipe_site.errors import ValidationFailed
+
+from .errors import LegacyPayloadRejected
+from .filters import GenerationFilter
+from .pagination import GenerationCursorPagination
+from .selectors import generation_get, generation_list, workspace_resolve
+from .serializers import (
+    GenerationCreateSerializer,
+    GenerationSerializer,
+    SimpleImageToVideoSerializer,
+    SocialBuildResultSerializer,
+    SocialBuildSerializer,
+    ValidationResultSerializer,
+    snake_case_keys,
+)
+from .services.creation import CreateOutcome, generation_create, generation_retry, request_prepare
+from .services.idempotency import generation_create_idempotent
+from .services.lifecycle import generation_cancel
+from .services.social import social_map
+
+LEGACY_KEYS = {"prompt", "quality", "duration"}
+
+
+def _body(request: Request) -> dict[str, Any]:
+    data = request.data
+    if not isinstance(data, dict):
+        raise ValidationFailed.single("invalid_body", "body", "The body must be a JSON object.")
+    return data
+
+
+def _structured(request: Request) -> dict[str, Any]:
+    body = _body(request)
+    if "config" not in body and LEGACY_KEYS & set(body):
+        raise LegacyPayloadRejected()
+    return snake_case_keys(body)
+
+
+def _render(outcome: CreateOutcome) -> Response:
+    generation = outcome.generation
+    generation.reused = outcome.reused  # type: ignore[attr-defined]
+    code = status.HTTP_201_CREATED if outcome.reused is None else status.HTTP_200_OK
+    return Response(GenerationSerializer(generation).data, status=code)
+
+
+def _create(request: Request, body: dict[str, Any], data: dict[str, Any]) -> Response:
+    workspace = workspace_resolve(user=request.user, workspace_id=data.get("workspace_id"))
+
+    def create() -> CreateOutcome:
+        return generation_create(workspace=workspace, user=request.user, data=data)
+
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return _render(create())
+    return _render(
+        generation_create_idempotent(workspace=workspace, key=key, body=body, create=create)
+    )
+
+
+class GenerationListCreateApi(ListAPIView):
+    serializer_class = GenerationSerializer
+    pagination_class = GenerationCursorPagination
+    filterset_class = GenerationFilter
+    throttle_scope = "generation_create"
+
+    def get_throttles(self):  # type: ignore[no-untyped-def]
+        # The tight create rate applies to POST only; reads use the user rate.
+        throttles = super().get_throttles()
+        if self.request.method != "POST":
+            return [t for t in throttles if t.__class__.__name__ != "ScopedRateThrottle"]
+        return throttles
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return generation_list(user=self.request.user)
+
+    @extend_schema(
+        request=GenerationCreateSerializer,
+        responses={201: GenerationSerializer, 200: GenerationSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        summary="Create a generation from a structured request (or reuse an identical one)",
+    )
+    def post(self, request: Request) -> Response:
+        body = _structured(request)
+        serializer = GenerationCreateSerializer(data=body)
+        serializer.is_valid(raise_exception=True)
+        return _create(request, body, dict(serializer.validated_data))
+
+
+class SimpleImageToVideoApi(APIView):
+    throttle_scope = "generation_create"
+
+    @extend_schema(
+        request=SimpleImageToVideoSerializer,
+        responses={201: GenerationSerializer, 200: GenerationSerializer},
+        summary="Minimal image-to-video request for thin clients",
+    )
+    def post(self, request: Request) -> Response:
+        body = snake_case_keys(_body(request))
+        serializer = SimpleImageToVideoSerializer(data=body)
+        serializer.is_valid(raise_exception=True)
+        simple = serializer.validated_data
+        structured: dict[str, Any] = {
+            "config": {
+                "generation_type": "image_to_video",
+                "purpose": "adaptive",
+                "strategy": "always",
+                "fallback": {"mode": "skip"},
+                "prompt": simple["prompt"],
+                "image_url": simple["image_url"],
+            },
+            "priority": simple.get("priority", 7),
+        }
+        for key in ("provider_id", "name", "workspace_id"):
+            if simple.get(key):
+                structured[key] = simple[key]
+        full = GenerationCreateSerializer(data=structured)
+        full.is_valid(raise_exception=True)
+        return _create(request, body, dict(full.validated_data))
+
+
+class GenerationDetailApi(APIView):
+    @extend_schema(responses=GenerationSerializer)
+    def get(self, request: Request, generation_id: str) -> Response:
+        generation = generation_get(user=request.user, generation_id=generation_id)
+        return Response(GenerationSerializer(generation).data)
+
+
+class GenerationCancelApi(APIView):
+    @extend_schema(request=None, responses=GenerationSerializer)
+    def post(self, request: Request, generation_id: str) -> Response:
+        generation = generation_get(user=request.user, generation_id=generation_id)
+        generation_cancel(generation=generation, actor=f"user:{request.user.get_username()}")
+        generation.refresh_from_db()
+        return Response(GenerationSerializer(generation).data)
+
+
+class GenerationRetryApi(APIView):
+    throttle_scope = "generation_create"
+
+    @extend_schema(request=None, responses={201: GenerationSerializer})
+    def post(self, request: Request, generation_id: str) -> Response:
+        generation = generation_get(user=request.user, generation_id=generation_id)
+        outcome = generation_retry(generation=generation, user=request.user)
+        return _render(outcome)
+
+
+class GenerationValidateApi(APIView):
+    @extend_schema(request=GenerationCreateSerializer, responses=ValidationResultSerializer)
+    def post(self, request: Request) -> Response:
+        body = _structured(request)
+        serializer = GenerationCreateSerializer(data=body)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        workspace = workspace_resolve(user=request.user, workspace_id=data.get("workspace_id"))
+        with transaction.atomic():
+            prepared = request_prepare(workspace=workspace, data=data)
+        report = prepared.report.as_dict()
+        if prepared.report.valid:
+            report["cache_key"] = prepared.cache_key
+            report["reproducible_hash"] = prepared.reproducible_hash
+            report["final_prompt"] = prepared.prompt.final_prompt
+        return Response(report)
+
+
+class SocialContextBuildApi(APIView):
+    @extend_schema(request=SocialBuildSerializer, responses=SocialBuildResultSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = SocialBuildSerializer(data=snake_case_keys(_body(request)))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        world_max = data.get("world_max_rating")
+        if world_max is None:
+            world_max = workspace_resolve(
+                user=request.user, workspace_id=data.get("workspace_id")
+            ).max_content_rating
+        mapping = social_map(
+            values=data["relationship_values"],
+            world_max_rating=world_max,
+            user_max_rating=data.get("user_max_rating"),
+        )
+        return Response(mapping.as_dict())

@@ -1,0 +1,1 @@
+"""Provider adapters: plain data in, plain results out; they never touch the ORM."""

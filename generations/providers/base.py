@@ -1,0 +1,75 @@
+"""The one interface every provider adapter implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class ProviderError(Exception):
+    """A provider call failed. ``code`` is stable; ``transient`` says whether to retry."""
+
+    transient = False
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ProviderTransientError(ProviderError):
+    transient = True
+
+
+class ProviderPermanentError(ProviderError):
+    transient = False
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """What an adapter may know about its Provider row."""
+
+    id: str
+    adapter: str
+    base_url: str = ""
+    credential_env_var: str = ""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    generation_id: str
+    operation_type: str
+    prompt: str
+    seed: str
+    attempt_number: int
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    text: str = ""
+    media_url: str = ""
+    media_type: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    images: int = 0
+    video_seconds: float = 0.0
+    provider_job_id: str = ""
+
+    def as_result_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"metadata": dict(self.metadata)}
+        if self.text:
+            out["text"] = self.text
+        if self.media_url:
+            out["media_url"] = self.media_url
+            out["media_type"] = self.media_type
+        return out
+
+
+class ProviderAdapter(Protocol):
+    def generate(self, request: ProviderRequest) -> ProviderResult: ...

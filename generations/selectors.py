@@ -1,0 +1,62 @@
+"""Reads of the generations app, always scoped to what the user may see."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from genpipe_site.errors import ApiError, ValidationFailed
+
+from .errors import GenerationNotFound, WorkspaceNotFound
+from .models import Generation, Workspace
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def workspace_list(*, user: User) -> QuerySet[Workspace]:
+    if not user.is_authenticated:
+        return Workspace.objects.none()
+    user_id: Any = user.pk
+    return Workspace.objects.filter(memberships__user_id=user_id)
+
+
+def workspace_resolve(*, user: User, workspace_id: str | int | None) -> Workspace:
+    """The workspace a request acts in: the named one, or the user's only one.
+
+    A workspace the user is not a member of is reported as not found (404).
+    """
+    workspaces = workspace_list(user=user)
+    if workspace_id not in (None, ""):
+        text = str(workspace_id)
+        lookup = {"id": int(text)} if text.isdigit() else {"slug": text}
+        workspace = workspaces.filter(**lookup).first()
+        if workspace is None:
+            raise WorkspaceNotFound()
+        return workspace
+    found = list(workspaces[:2])
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ApiError(
+            "You are not a member of any workspace.", code="no_workspace", status_code=403
+        )
+    raise ValidationFailed.single(
+        "workspace_required", "workspace_id", "You belong to several workspaces: name one."
+    )
+
+
+def generation_list(*, user: User) -> QuerySet[Generation]:
+    """Generations of every workspace the user belongs to, newest first."""
+    return Generation.objects.filter(
+        workspace_id__in=workspace_list(user=user).values("id")
+    ).order_by("-created_at", "-id")
+
+
+def generation_get(*, user: User, generation_id: uuid.UUID | str) -> Generation:
+    generation = generation_list(user=user).filter(id=generation_id).first()
+    if generation is None:
+        raise GenerationNotFound()
+    return generation

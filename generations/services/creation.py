@@ -1,0 +1,298 @@
+"""The create flow of SPEC §4: validate, resolve, canonicalize, hash, dedup, create, enqueue."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from caching.keys import cache_key
+from caching.services import (
+    cache_slot_claim,
+    cache_slot_get,
+    cache_slot_release,
+    cache_slot_set,
+)
+from genpipe_site.errors import ValidationFailed
+
+from ..errors import InvalidTransition
+from ..models import Generation, GenerationEvent, Provider, Status, Workspace
+from ..operations import operation_for
+from .canonical import canonicalize, reproducible_hash
+from .dispatch import generation_enqueue
+from .prompts import PromptResolution, prompt_resolve
+from .social import social_context_resolve
+from .validation import Issue, ValidationReport, request_check
+
+REUSABLE = (Status.PENDING, Status.PROCESSING, Status.COMPLETED)
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A structured request after validation, prompt resolution and canonicalization."""
+
+    data: Mapping[str, Any]
+    provider: Provider | None
+    operation_type: str
+    social_context: dict[str, Any] | None
+    prompt: PromptResolution
+    canonical: dict[str, Any]
+    reproducible_hash: str
+    cache_key: str | None
+    report: ValidationReport
+
+
+@dataclass(frozen=True)
+class CreateOutcome:
+    generation: Generation
+    reused: str | None  # None (created) | "cache" | "dedup" | "idempotency"
+
+
+def request_prepare(*, workspace: Workspace, data: Mapping[str, Any]) -> PreparedRequest:
+    """Steps 3 to 6 of the create flow without writing anything (also serves ``validate``).
+
+    The returned report holds every error; callers decide whether to raise.
+    """
+    config = data["config"]
+    provider_id = data.get("provider_id") or workspace.default_provider_id
+    provider = Provider.objects.filter(id=provider_id).first() if provider_id else None
+    social = social_context_resolve(
+        data.get("social_context") or config.get("social_context"),
+        workspace_max_rating=workspace.max_content_rating,
+    )
+    prompt_issues: list[Issue] = []
+    try:
+        prompt = prompt_resolve(workspace=workspace, data=data, social=social)
+    except ValidationFailed as exc:
+        prompt = PromptResolution("", "none")
+        prompt_issues = [
+            Issue(e["code"], name, e["message"]) for name, errs in exc.fields.items() for e in errs
+        ]
+    report = request_check(
+        data,
+        provider=provider,
+        provider_id=provider_id,
+        final_prompt=None if prompt_issues else prompt.final_prompt,
+        social_context=social,
+    )
+    report.errors[:0] = prompt_issues
+    operation_type = operation_for(config["generation_type"])
+    canonical = canonicalize(
+        operation_type=operation_type,
+        provider_id=provider_id or "",
+        config=config,
+        final_prompt=prompt.final_prompt,
+        from_scene=data.get("from_scene"),
+        to_scene=data.get("to_scene"),
+        player_context=data.get("player_context"),
+        social_context=social,
+    )
+    digest = reproducible_hash(canonical)
+    player = data.get("player_context") or {}
+    key = None
+    if not report.errors:
+        key = cache_key(
+            operation_type=operation_type,
+            purpose=config["purpose"],
+            from_scene_id=(data.get("from_scene") or {}).get("id"),
+            to_scene_id=(data.get("to_scene") or {}).get("id"),
+            strategy=config["strategy"],
+            version=config.get("version") or 1,
+            playthrough_id=player.get("playthrough_id"),
+            player_id=player.get("player_id"),
+            content_hash=digest,
+        )
+    return PreparedRequest(
+        data, provider, operation_type, social, prompt, canonical, digest, key, report
+    )
+
+
+def _lock(workspace: Workspace, key: str) -> None:
+    """Serialize creates of one slot (PostgreSQL advisory lock, held until commit).
+
+    SQLite needs nothing: its IMMEDIATE transactions already run one writer at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{workspace.id}|{key}"]
+            )
+
+
+def _reusable(workspace: Workspace, prepared: PreparedRequest) -> CreateOutcome | None:
+    existing = (
+        Generation.objects.filter(
+            workspace=workspace, reproducible_hash=prepared.reproducible_hash, status__in=REUSABLE
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if existing is not None:
+        return CreateOutcome(existing, "dedup")
+    assert prepared.cache_key is not None
+    slot = cache_slot_get(workspace_id=workspace.id, key=prepared.cache_key)
+    if slot is None:
+        return None
+    cached = Generation.objects.filter(id=slot, workspace=workspace, status__in=REUSABLE).first()
+    if cached is not None:
+        return CreateOutcome(cached, "cache")
+    # The slot points at a failed/cancelled/vanished generation: free it and regenerate.
+    cache_slot_release(workspace_id=workspace.id, key=prepared.cache_key, generation_id=slot)
+    return None
+
+
+def _parent(workspace: Workspace, parent_id: uuid.UUID | None) -> Generation | None:
+    if parent_id is None:
+        return None
+    parent = Generation.objects.filter(id=parent_id, workspace=workspace).first()
+    if parent is None:
+        raise ValidationFailed.single(
+            "parent_not_found", "parent_generation_id", "Unknown parent generation."
+        )
+    return parent
+
+
+def _insert(
+    *,
+    workspace: Workspace,
+    user: AbstractBaseUser | AnonymousUser | None,
+    prepared: PreparedRequest,
+    now: datetime,
+    parent: Generation | None,
+    retry_count: int,
+) -> Generation:
+    data, config = prepared.data, prepared.data["config"]
+    assert prepared.provider is not None
+    generation = Generation.objects.create(
+        workspace=workspace,
+        created_by_id=user.pk if user is not None and user.is_authenticated else None,
+        operation_type=prepared.operation_type,
+        provider=prepared.provider,
+        purpose=config["purpose"],
+        strategy=config["strategy"],
+        name=data.get("name") or f"{config['generation_type']} generation",
+        description=data.get("description") or "",
+        config=_json_ready(data),
+        canonical_params=prepared.canonical,
+        reproducible_hash=prepared.reproducible_hash,
+        cache_key=prepared.cache_key or "",
+        prompt_version=prepared.prompt.prompt_version,
+        template_variables=prepared.prompt.variables,
+        final_prompt=prepared.prompt.final_prompt,
+        social_context=prepared.social_context,
+        priority=data.get("priority", 5),
+        scheduled_at=data.get("scheduled_at"),
+        parent=parent,
+        retry_count=retry_count,
+        enqueued_at=now,
+    )
+    GenerationEvent.objects.create(
+        generation=generation,
+        from_status="",
+        to_status=Status.PENDING,
+        reason="created",
+        actor=_actor(user),
+        at=now,
+    )
+    generation_enqueue(
+        generation_id=str(generation.id),
+        priority=generation.priority,
+        scheduled_at=generation.scheduled_at,
+    )
+    return generation
+
+
+def _actor(user: AbstractBaseUser | AnonymousUser | None) -> str:
+    return f"user:{user.get_username()}" if user is not None and user.is_authenticated else "system"
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, uuid.UUID | datetime):
+        return value.isoformat() if isinstance(value, datetime) else str(value)
+    return value
+
+
+def generation_create(
+    *,
+    workspace: Workspace,
+    user: AbstractBaseUser | AnonymousUser | None,
+    data: Mapping[str, Any],
+    parent: Generation | None = None,
+    retry_count: int = 0,
+    now: datetime | None = None,
+) -> CreateOutcome:
+    """Create a generation from a validated structured request, or reuse one.
+
+    Unless ``force_new`` is set or the strategy is ``always``: a pending, processing or
+    completed generation with the same hash in the workspace is returned (``dedup``), then
+    the strategy's cache slot is consulted (``cache``). Concurrent identical requests are
+    serialized on their slot, so they coalesce onto one row. A new row is ``pending``, has
+    its first event, claims the slot and is enqueued after commit.
+    Raises ``ValidationFailed`` (400) with every broken rule.
+    """
+    now = now or timezone.now()
+    prepared = request_prepare(workspace=workspace, data=data)
+    prepared.report.raise_if_invalid()
+    parent = parent or _parent(workspace, data.get("parent_generation_id"))
+    key, force_new = prepared.cache_key, bool(data.get("force_new"))
+
+    with transaction.atomic():
+        if key is not None and not force_new:
+            _lock(workspace, key)
+            reused = _reusable(workspace, prepared)
+            if reused is not None:
+                return reused
+        generation = _insert(
+            workspace=workspace,
+            user=user,
+            prepared=prepared,
+            now=now,
+            parent=parent,
+            retry_count=retry_count,
+        )
+        if key is not None:
+            write = cache_slot_set if force_new else cache_slot_claim
+            write(
+                workspace_id=workspace.id,
+                key=key,
+                strategy=prepared.data["config"]["strategy"],
+                generation_id=str(generation.id),
+            )
+    return CreateOutcome(generation, None)
+
+
+def generation_retry(
+    *,
+    generation: Generation,
+    user: AbstractBaseUser | AnonymousUser | None,
+    now: datetime | None = None,
+) -> CreateOutcome:
+    """A new generation from a failed or cancelled one (409 otherwise).
+
+    The retry has ``parent`` set, ``retry_count + 1`` and always runs fresh
+    (``force_new``), taking over the cache slot.
+    """
+    if generation.status not in (Status.FAILED, Status.CANCELLED):
+        raise InvalidTransition(generation.id, generation.status, "retry")
+    data = dict(generation.config)  # the validated request, as stored
+    data["force_new"] = True
+    for transient in ("parent_generation_id", "scheduled_at"):
+        data.pop(transient, None)
+    return generation_create(
+        workspace=generation.workspace,
+        user=user,
+        data=data,
+        parent=generation,
+        retry_count=generation.retry_count + 1,
+        now=now,
+    )

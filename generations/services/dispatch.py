@@ -1,0 +1,42 @@
+"""Hand a generation to the workers, after the transaction that created it commits."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger("genpipe.dispatch")
+
+
+def _countdown(scheduled_at: datetime | None, now: datetime) -> float | None:
+    if scheduled_at is None or scheduled_at <= now:
+        return None
+    delay = (scheduled_at - now).total_seconds()
+    return min(delay, float(settings.GENERATION_MAX_COUNTDOWN_S))
+
+
+def generation_enqueue(
+    *, generation_id: str, priority: int, scheduled_at: datetime | None = None
+) -> None:
+    """Publish ``process_generation`` once the current transaction commits.
+
+    A publish that fails (broker down) is logged, not raised: the row stays ``pending`` and
+    the sweeper re-enqueues it. Redelivery is harmless because the task claims the row with
+    a conditional ``pending → processing`` transition.
+    """
+    from ..tasks import process_generation  # tasks import services; resolve at call time
+
+    def publish() -> None:
+        countdown = _countdown(scheduled_at, timezone.now())
+        try:
+            process_generation.apply_async(
+                args=[generation_id], priority=priority, countdown=countdown
+            )
+        except Exception:
+            logger.exception("could not enqueue generation %s", generation_id)
+
+    transaction.on_commit(publish)

@@ -1,0 +1,113 @@
+"""The generation state machine: the only place a generation's status changes.
+
+``pending → processing → completed | failed``, ``pending → cancelled``,
+``processing → cancelled``. Terminal states never change again. A transition is a
+conditional UPDATE (``WHERE status = <current>``) plus its audit event in one transaction;
+zero rows updated means another actor won, and the loser gets ``InvalidTransition``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from caching.services import cache_slot_release
+
+from ..errors import GenerationNotFound, InvalidTransition
+from ..models import TERMINAL_STATUSES, Generation, GenerationEvent, Status
+
+ALLOWED: Mapping[str, frozenset[str]] = {
+    Status.PENDING: frozenset({Status.PROCESSING, Status.CANCELLED}),
+    Status.PROCESSING: frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED}),
+}
+# A failed or cancelled generation gives its cache slot back so the next request regenerates.
+RELEASES_SLOT = frozenset({Status.FAILED, Status.CANCELLED})
+
+
+@dataclass(frozen=True)
+class Transition:
+    generation_id: uuid.UUID
+    from_status: str
+    to_status: str
+    at: datetime
+
+
+def can_transition(current: str, target: str) -> bool:
+    return target in ALLOWED.get(current, frozenset())
+
+
+def generation_transition(
+    *,
+    generation_id: uuid.UUID | str,
+    to_status: str,
+    from_statuses: frozenset[str] | None = None,
+    reason: str = "",
+    actor: str = "system",
+    now: datetime | None = None,
+    fields: Mapping[str, Any] | None = None,
+) -> Transition:
+    """Move a generation to ``to_status`` and write its audit event.
+
+    ``from_statuses`` narrows the statuses the caller expects to leave (the worker claims
+    only ``pending``). ``fields`` are written in the same UPDATE (result, error, cost...).
+    Side effects after commit: a failed/cancelled generation releases its cache slot.
+    Raises ``GenerationNotFound`` or ``InvalidTransition``; never overwrites silently.
+    """
+    now = now or timezone.now()
+    updates: dict[str, Any] = {"status": to_status, "updated_at": now, **(fields or {})}
+    if to_status == Status.PROCESSING:
+        updates["started_at"] = now
+    if to_status in TERMINAL_STATUSES:
+        updates["completed_at"] = now
+    with transaction.atomic():
+        row = (
+            Generation.objects.filter(id=generation_id)
+            .values("status", "workspace_id", "cache_key")
+            .first()
+        )
+        if row is None:
+            raise GenerationNotFound()
+        current = row["status"]
+        allowed_here = from_statuses is None or current in from_statuses
+        if not allowed_here or not can_transition(current, to_status):
+            raise InvalidTransition(generation_id, current, to_status)
+        changed = Generation.objects.filter(id=generation_id, status=current).update(**updates)
+        if changed != 1:
+            latest = Generation.objects.filter(id=generation_id).values_list("status", flat=True)
+            raise InvalidTransition(generation_id, latest.first(), to_status)
+        GenerationEvent.objects.create(
+            generation_id=generation_id,
+            from_status=current,
+            to_status=to_status,
+            reason=reason[:255],
+            actor=actor[:150],
+            at=now,
+        )
+        if to_status in RELEASES_SLOT and row["cache_key"]:
+            workspace_id, key = row["workspace_id"], row["cache_key"]
+            transaction.on_commit(
+                lambda: cache_slot_release(
+                    workspace_id=workspace_id, key=key, generation_id=str(generation_id)
+                ),
+                robust=True,
+            )
+    return Transition(uuid.UUID(str(generation_id)), current, to_status, now)
+
+
+def generation_cancel(
+    *, generation: Generation, actor: str, reason: str = "cancelled by request"
+) -> Transition:
+    """Cancel a pending or processing generation (409 ``invalid_transition`` otherwise).
+
+    A provider result that arrives later is discarded by the worker, whose completing
+    transition loses against this one.
+    """
+    return generation_transition(
+        generation_id=generation.id, to_status=Status.CANCELLED, reason=reason, actor=actor
+    )

@@ -1,0 +1,100 @@
+"""Shared fixtures. Tests that need Redis or PostgreSQL carry a marker; outside CI they skip
+when the service is not configured, in CI (``CI=true``) a missing service fails them."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from generations.models import Provider, Workspace, WorkspaceMembership
+from genpipe_site.celery import app as celery_app
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    have = {
+        "redis": bool(settings.REDIS_URL),
+        "postgres": settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    }
+    for marker, available in have.items():
+        needed = any(marker in item.keywords for item in items)
+        if needed and not available and IN_CI:
+            raise pytest.UsageError(f"CI requires {marker}: set REDIS_URL and DATABASE_URL")
+    for item in items:
+        for marker, available in have.items():
+            if marker in item.keywords and not available:
+                item.add_marker(pytest.mark.skip(reason=f"{marker} not configured"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _eager_celery() -> Iterator[None]:
+    """In-process tests run tasks inline; tests/e2e start a real worker instead."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache_prefix() -> Iterator[None]:
+    """Each xdist worker gets its own cache key prefix on the shared Redis."""
+    from django.test import override_settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"genpipe-test-{worker}"
+    with override_settings(CACHES=caches):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Empty this worker's Redis keys (the database cache rolls back with the test)."""
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    yield
+
+
+@pytest.fixture
+def sandbox(db: Any) -> Provider:
+    provider = Provider.objects.get(id="sandbox")
+    provider.settings = {"latency_ms": 0, "failure_rate": 0.0}
+    provider.save()
+    return provider
+
+
+@pytest.fixture
+def user(db: Any, django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(username="ada", password="pw-ada-12345")
+
+
+@pytest.fixture
+def workspace(db: Any, user: Any) -> Workspace:
+    ws = Workspace.objects.create(slug="studio", name="Studio")
+    WorkspaceMembership.objects.create(workspace=ws, user=user, role="owner")
+    return ws
+
+
+@pytest.fixture
+def api(user: Any, workspace: Workspace, sandbox: Provider) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def other_api(db: Any, django_user_model: Any, sandbox: Provider) -> APIClient:
+    other = django_user_model.objects.create_user(username="mallory", password="pw-m-12345")
+    ws = Workspace.objects.create(slug="rival", name="Rival")
+    WorkspaceMembership.objects.create(workspace=ws, user=other)
+    client = APIClient()
+    client.force_authenticate(other)
+    return client
