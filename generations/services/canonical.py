@@ -1,7 +1,7 @@
 """Canonical parameters and the reproducible hash. Pure functions, no I/O.
 
-Rules (``CANONICAL_VERSION`` 1): keys sorted, defaults filled, ``None`` and empty
-containers dropped, integral floats written as integers (``5`` and ``5.0`` are equal),
+Rules (``CANONICAL_VERSION`` 1): keys sorted, defaults filled, ``None``, empty strings and
+empty containers dropped, integral floats written as integers (``5`` and ``5.0`` are equal),
 strings NFC-normalized, set-like lists (required/avoided elements, content rules, NPC ids)
 sorted and de-duplicated. Non-semantic fields (name, description, priority, fallback,
 enabled, scheduled_at, force_new) are left out. The hash is the SHA-256 hex digest of the
@@ -31,7 +31,7 @@ def normalize(value: Any) -> Any:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
+        return unicodedata.normalize("NFC", value) or None
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
