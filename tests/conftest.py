@@ -6,13 +6,14 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from generations.models import Provider, Workspace, WorkspaceMembership
+from generations.models import OperationType, Provider, Workspace, WorkspaceMembership
 from genpipe_site.celery import app as celery_app
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -65,9 +66,21 @@ def _clear_cache() -> Iterator[None]:
 
 @pytest.fixture
 def sandbox(db: Any) -> Provider:
-    provider = Provider.objects.get(id="sandbox")
-    provider.settings = {"latency_ms": 0, "failure_rate": 0.0}
-    provider.save()
+    # Transactional tests flush tables, including the row the data migration made.
+    provider, _ = Provider.objects.update_or_create(
+        id="sandbox",
+        defaults={
+            "name": "Sandbox",
+            "adapter": "sandbox",
+            "enabled": True,
+            "operation_types": [choice.value for choice in OperationType],
+            "settings": {"latency_ms": 0, "failure_rate": 0.0},
+            "price_per_1k_input_tokens": Decimal("0.00015"),
+            "price_per_1k_output_tokens": Decimal("0.0006"),
+            "price_per_image": Decimal("0.04"),
+            "price_per_video_second": Decimal("0.05"),
+        },
+    )
     return provider
 
 
@@ -98,3 +111,15 @@ def other_api(db: Any, django_user_model: Any, sandbox: Provider) -> APIClient:
     client = APIClient()
     client.force_authenticate(other)
     return client
+
+
+@pytest.fixture
+def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Keep created generations pending: record enqueues instead of running them."""
+    sent: list[str] = []
+
+    def record(*, generation_id: str, **_: Any) -> None:
+        sent.append(generation_id)
+
+    monkeypatch.setattr("generations.services.creation.generation_enqueue", record)
+    return sent

@@ -1,0 +1,89 @@
+"""Races on a real PostgreSQL: identical creates coalesce, racing transitions end once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from generations.errors import InvalidTransition
+from generations.models import Generation, GenerationEvent, Status
+from generations.services.lifecycle import generation_transition
+from tests.builders import create_body, transition_body
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+URL = "/api/v1/generations"
+
+
+def race(workers: int, action: Callable[[int], Any]) -> list[Any]:
+    """Run ``action`` in ``workers`` threads released at the same instant."""
+    barrier = threading.Barrier(workers)
+    results: list[Any] = [None] * workers
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = action(index)
+        except Exception as exc:  # collected and asserted by the caller
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.parametrize("builder", [create_body, transition_body])
+def test_identical_concurrent_creates_make_one_generation(
+    user, workspace, sandbox, builder, no_dispatch
+):
+    def post(_: int) -> tuple[int, str]:
+        client = APIClient()
+        client.force_authenticate(user)
+        response = client.post(URL, builder(), format="json")
+        return response.status_code, response.json()["id"]
+
+    results = race(8, post)
+    assert Generation.objects.count() == 1
+    statuses = sorted(code for code, _ in results)
+    assert statuses == [200] * 7 + [201]
+    assert len({gid for _, gid in results}) == 1
+
+
+def test_cancel_racing_completion_ends_in_exactly_one_terminal_state(api, no_dispatch):
+    generation_id = api.post(URL, create_body(), format="json").json()["id"]
+    generation_transition(generation_id=generation_id, to_status=Status.PROCESSING)
+    targets = [Status.COMPLETED, Status.CANCELLED] * 4
+
+    def move(index: int) -> str:
+        try:
+            generation_transition(generation_id=generation_id, to_status=targets[index])
+        except InvalidTransition:
+            return "lost"
+        return "won"
+
+    outcomes = race(len(targets), move)
+    assert outcomes.count("won") == 1
+    final = Generation.objects.get(id=generation_id).status
+    terminal_events = GenerationEvent.objects.filter(
+        generation_id=generation_id, from_status=Status.PROCESSING
+    )
+    assert [e.to_status for e in terminal_events] == [final]
+
+
+def test_concurrent_claims_let_one_worker_run(api, no_dispatch):
+    from generations.models import ProviderAttempt
+    from generations.services.processing import generation_process
+
+    generation_id = api.post(URL, create_body(), format="json").json()["id"]
+    outcomes = race(6, lambda _: generation_process(generation_id=generation_id).status)
+    assert sorted(outcomes) == ["completed"] + ["skipped"] * 5
+    assert ProviderAttempt.objects.filter(generation_id=generation_id).count() == 1
