@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ContentRatingEnum": "generations.models.ContentRating"},
 }
 
 # Request bodies are small JSON documents; anything bigger is refused with a 400.

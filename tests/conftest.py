@@ -50,7 +50,8 @@ def _isolated_cache_prefix() -> Iterator[None]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     caches = copy.deepcopy(settings.CACHES)
     caches["default"]["KEY_PREFIX"] = f"genpipe-test-{worker}"
-    with override_settings(CACHES=caches):
+    fast_hashing = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(CACHES=caches, PASSWORD_HASHERS=fast_hashing):
         yield
 
 
