@@ -274,3 +274,10 @@ def test_throttled_is_429_with_retry_after(api, settings):
 @pytest.mark.parametrize("path", ["validate", "social-context/build", "simple-image-to-video"])
 def test_other_posts_need_auth(db, path):
     assert APIClient().post(f"{URL}/{path}", {}, format="json").status_code == 401
+
+
+def test_session_post_without_csrf_token_is_403(user, workspace, sandbox):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert_envelope(client.post(URL, create_body(), format="json"), 403, "permission_denied")
+    assert client.get(URL).status_code == 200
