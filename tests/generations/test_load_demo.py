@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
-from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -25,11 +24,6 @@ from generations.serializers import GenerationCreateSerializer
 from generations.services.demo import CYCLE, demo_load, demo_request
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def load_demo(*args: str) -> str:
@@ -154,6 +148,16 @@ def test_generations_option_tops_up_and_never_deletes():
 
     load_demo("--generations", "5")
     assert Generation.objects.count() == 20
+
+
+def test_a_deleted_sandbox_provider_is_recreated():
+    Provider.objects.filter(id="sandbox").delete()
+
+    load_demo("--generations", "3")
+
+    sandbox = Provider.objects.get(id="sandbox")
+    assert sandbox.enabled and sandbox.supports("video_transition")
+    assert Generation.objects.filter(provider=sandbox).count() == 3
 
 
 def test_queued_generations_are_processed_after_commit(django_capture_on_commit_callbacks):

@@ -1,0 +1,502 @@
+"""The demo world of ``manage.py load_demo``: a workspace to click through and call.
+
+For local development only. The demo superuser ``demo`` has the well-known password
+``demo-password`` and the member ``writer`` has ``writer-password``; never load the demo
+into a database that anyone else can reach.
+
+What it sets up, in the workspace ``demo`` ("Demo Studio", max rating ``romantic``,
+default provider ``sandbox``):
+
+* the users ``demo`` (staff superuser, owner, API token) and ``writer`` (member);
+* the sandbox provider (recreated if it was deleted) with a realistic ``latency_ms``
+  (400 by default) and a ``failure_rate`` of 0.1, so some generations fail and can be
+  retried;
+* the prompt families ``npc-greeting`` (two active versions, A/B weights 1 and 1, using
+  ``{{npc_name}}`` and ``{{mood_to}}`` with defaults) and ``scene-transition`` (one version);
+* a mix of generations of every kind (images, NPC lines, transitions, image-to-video,
+  variations, environments), created through the real create flow exactly like the API
+  does it: the body is validated by ``GenerationCreateSerializer``, then handed to
+  ``generation_create``. Some requests repeat earlier ones on purpose and are reused via
+  dedup or the cache slot instead of creating a row. New rows are enqueued to the Celery
+  workers when their transaction commits.
+
+Idempotent: users, the workspace, memberships, the token and prompt families are created
+when missing and never duplicated (existing prompt versions are left as they are; the
+demo user's login, the workspace's settings and the sandbox settings are reset to the
+documented values). Generations are only added while the workspace holds fewer than the
+target number; later runs continue the request sequence where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from genpipe_site.errors import ValidationFailed
+
+from ..models import (
+    ContentRating,
+    Generation,
+    OperationType,
+    PromptFamily,
+    PromptVersion,
+    Provider,
+    Workspace,
+)
+from ..serializers import GenerationCreateSerializer
+from .accounts import api_token_create, membership_ensure
+from .creation import generation_create
+
+WORKSPACE_SLUG = "demo"
+WORKSPACE_NAME = "Demo Studio"
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-password"  # local development only
+WRITER_USERNAME = "writer"
+WRITER_PASSWORD = "writer-password"  # local development only
+SANDBOX_ID = "sandbox"
+DEFAULT_GENERATIONS = 40
+DEFAULT_LATENCY_MS = 400
+FAILURE_RATE = 0.1
+
+Progress = Callable[[str], None]
+
+
+class DemoError(Exception):
+    """The demo cannot be loaded (a demo request was refused, or bad arguments)."""
+
+
+@dataclass(frozen=True)
+class PromptVersionSpec:
+    version_number: int
+    template: str
+    variables: dict[str, str | None]
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class PromptFamilySpec:
+    slug: str
+    title: str
+    description: str
+    versions: tuple[PromptVersionSpec, ...]
+
+
+PROMPT_FAMILIES: tuple[PromptFamilySpec, ...] = (
+    PromptFamilySpec(
+        slug="npc-greeting",
+        title="NPC greeting",
+        description="What an NPC says when the player walks up. Two versions under A/B test.",
+        versions=(
+            PromptVersionSpec(
+                1,
+                "{{npc_name}} greets the player in one short line, sounding {{mood_to}}.",
+                {"npc_name": "the innkeeper", "mood_to": "friendly"},
+            ),
+            PromptVersionSpec(
+                2,
+                "Write one line of dialogue: {{npc_name}} notices the player and says "
+                "hello. Tone: {{mood_to}}. Stay in character, no narration.",
+                {"npc_name": "the innkeeper", "mood_to": "friendly"},
+            ),
+        ),
+    ),
+    PromptFamilySpec(
+        slug="scene-transition",
+        title="Scene transition",
+        description="A short cinematic bridge between two authored scenes.",
+        versions=(
+            PromptVersionSpec(
+                1,
+                "Cinematic transition from {{from_scene}} to {{to_scene}}, the mood shifting "
+                "from {{mood_from}} to {{mood_to}}. Smooth camera move, no cuts.",
+                {"from_scene": None, "to_scene": None, "mood_from": "calm", "mood_to": "calm"},
+            ),
+        ),
+    ),
+)
+
+NPCS = ("Mira the innkeeper", "Captain Voss", "Old Tam", "Sera the cartographer", "Brother Aldric")
+MOODS = ("warm", "wary", "playful", "tense", "melancholy", "hopeful")
+LOCATIONS = (
+    "a rain-soaked harbour at dusk",
+    "the lantern market at night",
+    "a ruined watchtower above the clouds",
+    "the royal library, dust in the sunbeams",
+    "a misty pine forest at dawn",
+    "the smugglers' cove under a full moon",
+    "a snowbound mountain pass",
+)
+# (id, mood, summary, location)
+SCENES = (
+    ("harbour-arrival", "hopeful", "the ship docks at Greyhaven", "Greyhaven harbour"),
+    ("tavern-brawl", "tense", "a fight breaks out in the Salty Eel", "the Salty Eel tavern"),
+    ("library-secret", "curious", "a hidden door behind the shelves", "the royal library"),
+    ("forest-ambush", "afraid", "bandits spring from the pines", "the Whisperwood"),
+    ("summit-dawn", "triumphant", "sunrise over the peaks", "Mount Caldr"),
+)
+# Relationship values that land on different tiers and intimacy levels; the last one
+# asks for more than the workspace allows and is clamped to ``romantic``.
+RELATIONSHIPS: tuple[dict[str, float], ...] = (
+    {"affinity": 15, "trust": 20, "chemistry": 5, "tension": 30},
+    {"affinity": 45, "trust": 55, "chemistry": 10, "tension": 10},
+    {"affinity": 55, "trust": 30, "chemistry": 45, "tension": 20},
+    {"affinity": 85, "trust": 70, "chemistry": 82, "tension": 5},
+)
+
+# The row migration 0002 creates; recreated with these values if it was deleted.
+SANDBOX_DEFAULTS: dict[str, Any] = {
+    "name": "Sandbox (offline, deterministic)",
+    "adapter": Provider.Adapter.SANDBOX,
+    "operation_types": [operation.value for operation in OperationType],
+    "price_per_1k_input_tokens": Decimal("0.000150"),
+    "price_per_1k_output_tokens": Decimal("0.000600"),
+    "price_per_image": Decimal("0.040000"),
+    "price_per_video_second": Decimal("0.050000"),
+}
+
+CYCLE = 12  # requests per round of the demo mix
+WRITER_SLOTS = frozenset({1, 5, 10})  # the writer owns the NPC lines
+NAME_PATTERN = re.compile(r"^demo #(\d+) ")
+
+
+def _pick(items: tuple[Any, ...], n: int) -> Any:
+    return items[n % len(items)]
+
+
+def _asset(name: str) -> str:
+    return f"https://assets.example.com/genpipe-demo/{name}.png"
+
+
+def _scene(index: int) -> dict[str, str]:
+    scene_id, mood, summary, location = _pick(SCENES, index)
+    return {"id": scene_id, "mood": mood, "summary": summary, "location": location}
+
+
+def _social(values: dict[str, float], npc: str) -> dict[str, Any]:
+    npc_id = npc.split()[0].lower()
+    return {"relationship_values": dict(values), "npc_ids": [npc_id]}
+
+
+def _image(cycle: int, label: str, strategy: str = "once", **extra: Any) -> dict[str, Any]:
+    location = _pick(LOCATIONS, cycle)
+    config: dict[str, Any] = {
+        "generation_type": "text_to_image",
+        "purpose": "adaptive",
+        "strategy": strategy,
+        "seed_source": "fixed" if strategy == "once" else "player",
+        "style": {"pacing": "medium"},
+        "constraints": {"rating": "PG", "avoid_elements": ["text", "watermark"]},
+        "fallback": {"mode": "placeholder"},
+        "prompt": f"Key art of {location}, painterly, soft rim light",
+    }
+    return {"config": config, "name": label, **extra}
+
+
+def _npc_line(cycle: int, label: str, *, generation_type: str, strategy: str) -> dict[str, Any]:
+    npc = _pick(NPCS, cycle)
+    body: dict[str, Any] = {
+        "config": {
+            "generation_type": generation_type,
+            "purpose": "adaptive" if generation_type == "npc_response" else "ambient",
+            "strategy": strategy,
+            "fallback": {"mode": "default_content", "default_content_id": "greeting-generic"},
+        },
+        "template_id": "npc-greeting",
+        "template_variables": {"npc_name": npc, "mood_to": _pick(MOODS, cycle)},
+        "social_context": _social(_pick(RELATIONSHIPS, cycle), npc),
+        "name": label,
+    }
+    if strategy == "per_player":
+        body["player_context"] = {"player_id": f"player-{cycle % 5}"}
+        body["config"]["seed_source"] = "player"
+    elif strategy == "per_playthrough":
+        body["player_context"] = {"playthrough_id": f"pt-{cycle:03d}", "player_id": "player-1"}
+        body["config"]["seed_source"] = "playthrough"
+    return body
+
+
+def _transition(cycle: int, label: str, *, images: int) -> dict[str, Any]:
+    from_scene, to_scene = _scene(cycle), _scene(cycle + 1)
+    urls = [_asset(f"{from_scene['id']}-{n}") for n in range(images - 1)]
+    urls.append(_asset(f"{to_scene['id']}-0"))
+    prompts = ["the camera drifts through the doorway", "light floods in as the scene settles"]
+    return {
+        "config": {
+            "generation_type": "transition",
+            "purpose": "gap_fill",
+            "strategy": "per_playthrough",
+            "seed_source": "playthrough",
+            "template_id": "scene-transition",
+            "style": {"transition_type": "gradual", "pacing": "medium"},
+            "duration": {"min": 2, "max": 6, "target": 4},
+            "fallback": {"mode": "skip"},
+            "image_urls": urls,
+            "prompts": prompts[: images - 1],
+        },
+        "from_scene": from_scene,
+        "to_scene": to_scene,
+        "player_context": {"playthrough_id": f"pt-{cycle:03d}", "flags": {"met_mira": True}},
+        "name": label,
+    }
+
+
+def _video(
+    cycle: int, label: str, *, generation_type: str, purpose: str, strategy: str
+) -> dict[str, Any]:
+    location = _pick(LOCATIONS, cycle + 3)
+    body: dict[str, Any] = {
+        "config": {
+            "generation_type": generation_type,
+            "purpose": purpose,
+            "strategy": strategy,
+            "seed_source": "playthrough" if strategy == "per_playthrough" else "fixed",
+            "duration": {"min": 3, "max": 10, "target": 6},
+            "fallback": {"mode": "retry", "max_retries": 2},
+            "prompt": f"Ambient loop of {location}, gentle motion, no characters",
+        },
+        "name": label,
+    }
+    if strategy == "per_playthrough":
+        body["player_context"] = {"playthrough_id": f"pt-{cycle:03d}"}
+    return body
+
+
+def demo_request(index: int) -> dict[str, Any]:
+    """Request body number ``index`` of the demo sequence, as a client would POST it.
+
+    The sequence repeats a round of ``CYCLE`` requests. In each round, request 7 repeats
+    request 0 (reused via dedup, same hash) and request 8 targets the cache slot of
+    request 2 with different content (reused via the cache).
+    """
+    cycle, slot = divmod(index, CYCLE)
+    label = f"demo #{index:03d} "
+    if slot in (0, 7):
+        return _image(cycle, label + "key art")
+    if slot == 1:
+        return _npc_line(
+            cycle, label + "greeting", generation_type="npc_response", strategy="per_player"
+        )
+    if slot in (2, 8):
+        return _transition(cycle, label + "transition", images=2 if slot == 2 else 3)
+    if slot == 3:
+        return {
+            "config": {
+                "generation_type": "image_to_video",
+                "purpose": "adaptive",
+                "strategy": "always",
+                "fallback": {"mode": "skip"},
+                "prompt": "slow push-in, leaves drifting in the wind",
+                "image_url": _asset(_scene(cycle)["id"] + "-0"),
+            },
+            "priority": 7,
+            "name": label + "animated still",
+        }
+    if slot == 4:
+        return _video(
+            cycle,
+            label + "variation",
+            generation_type="variation",
+            purpose="variation",
+            strategy="once",
+        )
+    if slot == 5:
+        return _npc_line(cycle, label + "banter", generation_type="dialogue", strategy="always")
+    if slot == 6:
+        return _video(
+            cycle,
+            label + "environment",
+            generation_type="environment",
+            purpose="ambient",
+            strategy="per_playthrough",
+        )
+    if slot == 9:
+        return {
+            "config": {
+                "generation_type": "fusion",
+                "purpose": "adaptive",
+                "strategy": "once",
+                "seed_source": "fixed",
+                "prompt": "merge both portraits into one family resemblance",
+                "image_urls": [_asset(f"portrait-{cycle}-a"), _asset(f"portrait-{cycle}-b")],
+            },
+            "priority": 3,
+            "name": label + "fusion",
+        }
+    if slot == 10:
+        body = _npc_line(
+            cycle, label + "reply", generation_type="npc_response", strategy="per_playthrough"
+        )
+        body["template_variables"]["mood_to"] = "relieved"
+        return body
+    return _image(
+        cycle,
+        label + "player portrait",
+        strategy="per_player",
+        player_context={"player_id": f"player-{cycle % 5}", "stats": {"level": 3 + cycle}},
+    )
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    workspace: Workspace
+    demo_user: Any
+    writer: Any
+    token: str
+    provider: Provider
+
+
+@dataclass
+class DemoResult:
+    token: str
+    username: str = DEMO_USERNAME
+    password: str = DEMO_PASSWORD
+    workspace_slug: str = WORKSPACE_SLUG
+    target: int = DEFAULT_GENERATIONS
+    total: int = 0
+    created: int = 0
+    reused: Counter[str] = field(default_factory=Counter)
+
+
+def _user_ensure(username: str, password: str, *, superuser: bool) -> Any:
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first()
+    if user is None:
+        email = f"{username}@example.com"
+        if superuser:
+            return user_model.objects.create_superuser(username, email, password)
+        return user_model.objects.create_user(username, email, password)
+    changed = []
+    if superuser and not (user.is_staff and user.is_superuser):
+        user.is_staff = user.is_superuser = True
+        changed += ["is_staff", "is_superuser"]
+    if not user.is_active:
+        user.is_active = True
+        changed.append("is_active")
+    if not user.check_password(password):
+        user.set_password(password)
+        changed.append("password")
+    if changed:
+        user.save(update_fields=changed)
+    return user
+
+
+def _families_ensure(workspace: Workspace) -> None:
+    for spec in PROMPT_FAMILIES:
+        family, _ = PromptFamily.objects.get_or_create(
+            workspace=workspace,
+            slug=spec.slug,
+            defaults={"title": spec.title, "description": spec.description},
+        )
+        for version in spec.versions:
+            PromptVersion.objects.get_or_create(
+                family=family,
+                version_number=version.version_number,
+                defaults={
+                    "template": version.template,
+                    "variables": version.variables,
+                    "weight": version.weight,
+                    "is_active": True,
+                },
+            )
+
+
+@transaction.atomic
+def demo_world_ensure(*, latency_ms: int = DEFAULT_LATENCY_MS) -> DemoWorld:
+    """Users, workspace, memberships, token, sandbox settings and prompt families."""
+    provider, _ = Provider.objects.get_or_create(id=SANDBOX_ID, defaults=SANDBOX_DEFAULTS)
+    provider.settings = {
+        **(provider.settings or {}),
+        "latency_ms": latency_ms,
+        "failure_rate": FAILURE_RATE,
+    }
+    provider.enabled = True
+    provider.save(update_fields=["settings", "enabled", "updated_at"])
+
+    workspace, _ = Workspace.objects.update_or_create(
+        slug=WORKSPACE_SLUG,
+        defaults={
+            "name": WORKSPACE_NAME,
+            "max_content_rating": ContentRating.ROMANTIC,
+            "default_provider": provider,
+        },
+    )
+    demo_user = _user_ensure(DEMO_USERNAME, DEMO_PASSWORD, superuser=True)
+    writer = _user_ensure(WRITER_USERNAME, WRITER_PASSWORD, superuser=False)
+    token = api_token_create(username=DEMO_USERNAME, workspace_slug=WORKSPACE_SLUG)
+    membership_ensure(user=writer, workspace=workspace, role="member")
+    _families_ensure(workspace)
+    return DemoWorld(workspace, demo_user, writer, token, provider)
+
+
+def _next_index(workspace: Workspace) -> int:
+    """One past the highest demo request number that created a row in the workspace."""
+    names = Generation.objects.filter(workspace=workspace, name__startswith="demo #")
+    numbers = [
+        int(match.group(1))
+        for name in names.values_list("name", flat=True)
+        if (match := NAME_PATTERN.match(name))
+    ]
+    return max(numbers, default=-1) + 1
+
+
+def _submit(world: DemoWorld, index: int) -> str | None:
+    """Validate and create demo request ``index`` like the API does; returns ``reused``."""
+    body = demo_request(index)
+    serializer = GenerationCreateSerializer(data=body)
+    if not serializer.is_valid():
+        raise DemoError(f"demo request #{index} is invalid: {serializer.errors}")
+    user = world.writer if index % CYCLE in WRITER_SLOTS else world.demo_user
+    try:
+        outcome = generation_create(
+            workspace=world.workspace, user=user, data=dict(serializer.validated_data)
+        )
+    except ValidationFailed as exc:
+        raise DemoError(f"demo request #{index} was refused: {exc.message} {exc.fields}") from exc
+    return outcome.reused
+
+
+def demo_generations_fill(
+    *, world: DemoWorld, target: int, progress: Progress | None = None
+) -> DemoResult:
+    """Create demo generations until the workspace holds ``target`` (never deletes)."""
+    result = DemoResult(token=world.token, target=target)
+    total = Generation.objects.filter(workspace=world.workspace).count()
+    index = _next_index(world.workspace)
+    budget = max(0, target - total) * 2 + CYCLE  # bounds the loop if everything is reused
+    requests = 0
+    while total < target and requests < budget:
+        reused = _submit(world, index)
+        index += 1
+        requests += 1
+        if reused is None:
+            result.created += 1
+            total += 1
+            if progress and result.created % 10 == 0:
+                progress(
+                    f"  {result.created} generations created "
+                    f"({requests} requests, {sum(result.reused.values())} reused)"
+                )
+        else:
+            result.reused[reused] += 1
+    result.total = total
+    return result
+
+
+def demo_load(
+    *,
+    generations: int = DEFAULT_GENERATIONS,
+    latency_ms: int = DEFAULT_LATENCY_MS,
+    progress: Progress | None = None,
+) -> DemoResult:
+    """Load (or top up) the demo world; see the module docstring. Safe to run again."""
+    if generations < 0 or latency_ms < 0:
+        raise DemoError("generations and latency_ms must not be negative")
+    world = demo_world_ensure(latency_ms=latency_ms)
+    return demo_generations_fill(world=world, target=generations, progress=progress)

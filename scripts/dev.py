@@ -1,0 +1,495 @@
+#!/usr/bin/env python3
+"""genpipe developer commands. Standard library only; needs Python 3.11+ and nothing else.
+
+    python3 scripts/dev.py run [--port 8000]    the service with demo data, worker included
+    python3 scripts/dev.py test [pytest args]   the test suite (-n auto unless -n is given)
+    python3 scripts/dev.py check                ruff, ruff format --check, mypy, migrations
+
+Every command first makes sure the virtualenv exists (``GENPIPE_VENV``, default ``.venv``,
+relative to the repository root) and holds ``pip install -e '.[dev]'`` of the current
+``pyproject.toml``; a stamp file in the virtualenv with the file's SHA-256 skips the
+install while it is unchanged.
+
+``run`` uses whatever ``DATABASE_URL``, ``REDIS_URL`` and ``CELERY_BROKER_URL`` say; with
+none of them set it is the embedded default (SQLite, database cache and the filesystem
+broker, all under ``GENPIPE_VAR_DIR``, default ``./var``). It migrates, loads the demo,
+starts a Celery worker and the Django dev server, each in its own process group, and stops
+both on Ctrl-C or as soon as one of them dies. POSIX (Linux, macOS) only.
+
+``test`` uses PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 when they are up and
+the URLs are not set; with ``CI=true`` both are required (exit code 2 when missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+STAMP_NAME = ".genpipe-install.sha256"
+SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "postgis")
+DETECTED_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/genpipe"
+DETECTED_REDIS_URL = "redis://127.0.0.1:6379/1"
+DETECTED_BROKER_URL = "redis://127.0.0.1:6379/2"
+DEMO_LOGIN = ("demo", "demo-password")  # load_demo's documented local-only login
+
+
+def say(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def die(message: str, code: int = 1) -> NoReturn:
+    print(f"[dev] error: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def show(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def call(command: list[str], env: dict[str, str] | None = None) -> int:
+    """Run a command in the repository root; its exit code.
+
+    A first Ctrl-C reaches the child too (same process group) and is left to it, so pytest
+    can report and exit on its own; a second one kills it.
+    """
+    proc = subprocess.Popen(command, cwd=ROOT, env=env)
+    interrupted = False
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            if interrupted:
+                proc.kill()
+                raise
+            interrupted = True
+
+
+# --- virtualenv ---------------------------------------------------------------------------
+
+
+def venv_dir() -> Path:
+    path = Path(os.environ.get("GENPIPE_VENV") or ".venv")
+    return path if path.is_absolute() else ROOT / path
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def bootstrap() -> Path:
+    """Create the virtualenv if needed and install the project into it; its python."""
+    venv = venv_dir()
+    python = venv_python(venv)
+    if not python.exists():
+        command = [sys.executable, "-m", "venv"]
+        if venv.exists() and any(venv.iterdir()):
+            if not (venv / "pyvenv.cfg").exists():
+                die(f"{venv} exists and is not a virtualenv; set GENPIPE_VENV to another path")
+            command.append("--clear")  # a broken virtualenv (its python is gone)
+        say(f"creating the virtualenv {show(venv)} ({sys.executable})")
+        if subprocess.call([*command, str(venv)]) != 0:
+            die("could not create the virtualenv (on Debian/Ubuntu: apt install python3-venv)")
+    stamp = venv / STAMP_NAME
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return python
+    say(f"installing genpipe with its dev dependencies into {show(venv)} (pip install -e '.[dev]')")
+    install = [str(python), "-m", "pip", "install", "--quiet", "-e", ".[dev]"]
+    if subprocess.call(install, cwd=ROOT) != 0:
+        die("pip install failed")
+    stamp.write_text(digest + "\n")
+    return python
+
+
+# --- services -----------------------------------------------------------------------------
+
+
+def redact(url: str) -> str:
+    """The URL without its password."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def tcp_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def redis_reply(host: str, port: int, timeout: float = 0.5) -> bytes | None:
+    """The first bytes Redis answers to PING, or ``None`` when nothing answers."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64) or None
+    except OSError:
+        return None
+
+
+def url_endpoint(url: str, default_port: int) -> tuple[str, int] | None:
+    """Host and port of a service URL; ``None`` when it has no TCP host (unix sockets)."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        return None
+    return parts.hostname, port
+
+
+def is_postgres(url: str) -> bool:
+    return urlsplit(url).scheme in POSTGRES_SCHEMES
+
+
+def var_dir(env: dict[str, str]) -> Path:
+    path = Path(env.get("GENPIPE_VAR_DIR") or "var")
+    return path if path.is_absolute() else ROOT / path
+
+
+def backends(env: dict[str, str]) -> tuple[str, str, str]:
+    """Human descriptions of the database, cache and broker the settings will pick."""
+    database_url, redis_url = env.get("DATABASE_URL", ""), env.get("REDIS_URL", "")
+    if not database_url:
+        database = f"SQLite {show(var_dir(env) / 'genpipe.sqlite3')}"
+    elif is_postgres(database_url):
+        database = f"PostgreSQL {redact(database_url)}"
+    else:
+        database = redact(database_url)
+    cache = f"Redis {redact(redis_url)}" if redis_url else "database cache"
+    broker_url = env.get("CELERY_BROKER_URL") or redis_url or "filesystem://"
+    broker = (
+        f"filesystem broker {show(var_dir(env) / 'broker')}"
+        if broker_url.startswith("filesystem://")
+        else redact(broker_url)
+    )
+    return database, cache, broker
+
+
+def embedded_env() -> dict[str, str]:
+    """The environment without any service URL: the settings' embedded default."""
+    return {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+class Stop(Exception):
+    """SIGTERM or SIGHUP received: shut down like on Ctrl-C."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+def manage(python: Path, env: dict[str, str], *args: str) -> None:
+    say("manage.py " + " ".join(args))
+    code = subprocess.call([str(python), "manage.py", *args], cwd=ROOT, env=env)
+    if code != 0:
+        die(f"manage.py {args[0]} failed (exit code {code})", code)
+
+
+def load_demo(python: Path, env: dict[str, str]) -> tuple[str | None, tuple[str, str]]:
+    """Run load_demo, echoing its output; the API token and login it printed."""
+    say("manage.py load_demo")
+    proc = subprocess.Popen(
+        [str(python), "manage.py", "load_demo"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    token, login = None, DEMO_LOGIN
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        print(line, end="", flush=True)
+        if match := re.match(r"^API token: (\S+)", line):
+            token = match.group(1)
+        if match := re.match(r"^Demo login[^:]*: (\S+) / (\S+)", line):
+            login = (match.group(1), match.group(2))
+    if proc.wait() != 0:
+        die(f"manage.py load_demo failed (exit code {proc.returncode})", proc.returncode)
+    if token is None:
+        token = (
+            subprocess.run(
+                [str(python), "manage.py", "create_api_token", login[0], "--workspace", "demo"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.strip()
+            or None
+        )
+    return token, login
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A session of its own: Ctrl-C reaches only this script, which stops the group.
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def stop_all(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 15.0) -> None:
+    """SIGTERM every process group, wait, then SIGKILL what is left."""
+    for proc in procs.values():
+        signal_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    try:
+        for proc in procs.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except (KeyboardInterrupt, Stop):
+        say("stopping right now")
+    for name, proc in procs.items():
+        if proc.poll() is None:
+            say(f"the {name} did not stop in time: killing it")
+        signal_group(proc, signal.SIGKILL)  # also reaps leftovers of a stopped group
+        proc.wait()
+
+
+def banner(port: int, token: str | None, login: tuple[str, str], env: dict[str, str]) -> str:
+    base = f"http://127.0.0.1:{port}"
+    database, cache, broker = backends(env)
+    auth = f"Authorization: Token {token or '<token>'}"
+    body = (
+        '{"config": {"generation_type": "text_to_image", "purpose": "adaptive", '
+        '"strategy": "once", "seed_source": "fixed", "prompt": "a lighthouse at dusk"}}'
+    )
+    rule = "=" * 78
+    lines = [
+        rule,
+        "genpipe is running",
+        f"  Admin      {base}/admin/",
+        f"  Login      {login[0]} / {login[1]}   (demo account, local use only)",
+        f"  API        {base}/api/v1/generations",
+        f"  API docs   {base}/api/docs/",
+        f"  API token  {token or '(unknown: manage.py create_api_token demo --workspace demo)'}",
+        f"  Backends   {database}; {cache}; {broker}",
+        "",
+        "Create a generation:",
+        f"  curl -s -X POST {base}/api/v1/generations \\",
+        f"    -H {shlex.quote(auth)} -H 'Content-Type: application/json' \\",
+        f"    -d {shlex.quote(body)}",
+        "Then follow it (use the id from the answer):",
+        f"  curl -s -H {shlex.quote(auth)} {base}/api/v1/generations/<id>",
+        "",
+        "Ctrl-C stops the server and the worker.",
+        rule,
+    ]
+    return "\n".join(lines)
+
+
+def cmd_run(port: int) -> int:
+    python = bootstrap()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    database, cache, broker = backends(env)
+    mode = "embedded default" if not any(env.get(v) for v in SERVICE_VARS) else "from env"
+    say(f"backends ({mode}): {database}; {cache}; {broker}")
+    if not port_free(port):
+        die(f"port {port} on 127.0.0.1 is in use; pick another with --port")
+    manage(python, env, "migrate", "--no-input")
+    manage(python, env, "createcachetable")
+    token, login = load_demo(python, env)
+
+    worker_cmd = [str(python), "-m", "celery", "-A", "genpipe_site", "worker"]
+    worker_cmd += ["--pool=threads", "--concurrency=4", "--loglevel=INFO", "-n", "genpipe-dev@%h"]
+    server_cmd = [str(python), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_stop)
+    try:
+        say("starting the Celery worker: " + shlex.join(worker_cmd[1:]))
+        procs["celery worker"] = spawn(worker_cmd, env)
+        say("starting the dev server: " + shlex.join(server_cmd[1:]))
+        procs["dev server"] = spawn(server_cmd, env)
+        announced = False
+        while True:
+            for name, proc in procs.items():
+                code = proc.poll()
+                if code is not None:
+                    others = " and ".join(n for n in procs if n != name)
+                    say(f"the {name} exited (code {code}); stopping the {others}")
+                    stop_all(procs)
+                    return code if code > 0 else 128 - code if code < 0 else 1
+            if not announced and tcp_open("127.0.0.1", port, timeout=0.2):
+                print("\n" + banner(port, token, login, env) + "\n", flush=True)
+                announced = True
+            time.sleep(0.3)
+    except (KeyboardInterrupt, Stop):
+        print(flush=True)
+        say("stopping the dev server and the Celery worker")
+        stop_all(procs)
+        say("stopped")
+        return 0
+
+
+# --- test ---------------------------------------------------------------------------------
+
+
+def ci_problems(env: dict[str, str]) -> list[str]:
+    """Why the services CI requires are not usable, one line each."""
+    problems = []
+    database_url = env.get("DATABASE_URL", "")
+    if not database_url:
+        problems.append("PostgreSQL: DATABASE_URL is unset and 127.0.0.1:5432 does not answer")
+    elif not is_postgres(database_url):
+        problems.append(f"PostgreSQL: DATABASE_URL is not PostgreSQL ({redact(database_url)})")
+    elif (endpoint := url_endpoint(database_url, 5432)) and not tcp_open(*endpoint, timeout=2):
+        problems.append(f"PostgreSQL: {redact(database_url)} does not accept connections")
+    redis_url = env.get("REDIS_URL", "")
+    if not redis_url:
+        problems.append("Redis: REDIS_URL is unset and 127.0.0.1:6379 does not answer")
+    elif (endpoint := url_endpoint(redis_url, 6379)) and not (
+        tcp_open(*endpoint, timeout=2)
+        if urlsplit(redis_url).scheme == "rediss"
+        else redis_reply(*endpoint, timeout=2)
+    ):
+        problems.append(f"Redis: {redact(redis_url)} does not answer")
+    return problems
+
+
+def cmd_test(pytest_args: list[str]) -> int:
+    python = bootstrap()
+    env = dict(os.environ)
+    detected = set()
+    if not env.get("DATABASE_URL") and tcp_open("127.0.0.1", 5432):
+        env["DATABASE_URL"] = DETECTED_DATABASE_URL
+        detected.add("DATABASE_URL")
+    if not env.get("REDIS_URL") and (redis_reply("127.0.0.1", 6379) or b"").startswith(b"+PONG"):
+        env["REDIS_URL"] = DETECTED_REDIS_URL
+        detected.add("REDIS_URL")
+        if not env.get("CELERY_BROKER_URL"):
+            env["CELERY_BROKER_URL"] = DETECTED_BROKER_URL
+            detected.add("CELERY_BROKER_URL")
+    if truthy(env.get("CI")):
+        problems = ci_problems(env)
+        if problems:
+            for problem in problems:
+                print(f"[dev] CI requires {problem}", file=sys.stderr)
+            return 2
+
+    args = list(pytest_args)
+    parallel = not any(
+        a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args
+    )
+    if parallel:
+        args = ["-n", "auto", *args]
+    database, cache, _ = backends(env)
+    marks = {
+        "DATABASE_URL": " (detected)" if "DATABASE_URL" in detected else "",
+        "REDIS_URL": " (detected)" if "REDIS_URL" in detected else "",
+    }
+    broker = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "filesystem://"
+    say(
+        f"tests use: database {database}{marks['DATABASE_URL']}; "
+        f"cache {cache}{marks['REDIS_URL']}; broker {redact(broker)} (tasks run eagerly "
+        f"except worker tests); {'xdist -n auto' if parallel else 'xdist as given'}"
+    )
+    return call([str(python), "-m", "pytest", *args], env=env)
+
+
+# --- check --------------------------------------------------------------------------------
+
+
+def cmd_check() -> int:
+    python = str(bootstrap())
+    steps = [
+        ("ruff check", [python, "-m", "ruff", "check", "."]),
+        ("ruff format --check", [python, "-m", "ruff", "format", "--check", "."]),
+        ("mypy", [python, "-m", "mypy", "."]),
+        (
+            "makemigrations --check",
+            [python, "manage.py", "makemigrations", "--check", "--dry-run"],
+        ),
+    ]
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="genpipe-check-") as var:
+        # The embedded default, in a throwaway var dir: checks never touch ./var.
+        env = dict(embedded_env(), GENPIPE_VAR_DIR=var)
+        for name, command in steps:
+            say(name)
+            if call(command, env=env) != 0:
+                failed.append(name)
+    if failed:
+        say("FAILED: " + ", ".join(failed))
+        return 1
+    say("all checks passed")
+    return 0
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="scripts/dev.py",
+        description="genpipe developer commands (see the module docstring).",
+    )
+    commands = main.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="migrate, load the demo, start worker and server")
+    run.add_argument("--port", type=int, default=8000, help="dev server port (default 8000)")
+    test = commands.add_parser("test", help="run pytest (-n auto unless -n is given)")
+    test.add_argument("pytest_args", nargs="*", help="passed to pytest unchanged")
+    commands.add_parser("check", help="ruff, ruff format --check, mypy, makemigrations --check")
+    return main
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 11):  # noqa: UP036 - the script may be started by an older python3
+        die("Python 3.11 or newer is required (run it with python3.11 or newer)")
+    if argv[:1] == ["test"]:
+        return cmd_test(argv[1:])  # everything after "test" belongs to pytest
+    args = parser().parse_args(argv)
+    if args.command == "run":
+        return cmd_run(args.port)
+    return cmd_check()
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
