@@ -253,6 +253,9 @@ class Generation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="started → terminal, for generations that ran."
+    )
 
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
@@ -274,6 +277,16 @@ class Generation(models.Model):
             models.Index(fields=["workspace", "operation_type", "-created_at"], name="gen_ws_op"),
             models.Index(fields=["workspace", "reproducible_hash"], name="gen_ws_hash"),
             models.Index(fields=["parent"], name="gen_parent"),
+            models.Index(
+                fields=["provider", "completed_at"],
+                name="gen_provider_done",
+                condition=Q(completed_at__isnull=False),
+            ),
+            models.Index(
+                fields=["operation_type", "completed_at"],
+                name="gen_op_done",
+                condition=Q(completed_at__isnull=False),
+            ),
             models.Index(
                 fields=["status", "created_at"],
                 name="gen_active",

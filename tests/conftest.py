@@ -124,3 +124,21 @@ def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr("generations.services.creation.generation_enqueue", record)
     return sent
+
+
+@pytest.fixture
+def telemetry_redis(settings: Any) -> Iterator[Any]:
+    """A Redis database of this xdist worker's own for telemetry keys, emptied first."""
+    import redis
+
+    from telemetry.store import _client
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = 10 + int("".join(ch for ch in worker if ch.isdigit()) or 0) % 6
+    url = settings.REDIS_URL.rsplit("/", 1)[0] + f"/{index}"
+    settings.REDIS_URL = url
+    client = redis.Redis.from_url(url, decode_responses=True)
+    client.flushdb()
+    _client.cache_clear()
+    yield client
+    _client.cache_clear()

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from caching.services import cache_slot_release
+from telemetry.recording import telemetry_record_terminal
 
 from ..errors import GenerationNotFound, InvalidTransition
 from ..models import TERMINAL_STATUSES, Generation, GenerationEvent, Status
@@ -56,7 +57,8 @@ def generation_transition(
 
     ``from_statuses`` narrows the statuses the caller expects to leave (the worker claims
     only ``pending``). ``fields`` are written in the same UPDATE (result, error, cost...).
-    Side effects after commit: a failed/cancelled generation releases its cache slot.
+    Side effects after commit: a terminal status is recorded in telemetry (once, since only
+    one transition can win) and a failed/cancelled generation releases its cache slot.
     Raises ``GenerationNotFound`` or ``InvalidTransition``; never overwrites silently.
     """
     now = now or timezone.now()
@@ -68,7 +70,14 @@ def generation_transition(
     with transaction.atomic():
         row = (
             Generation.objects.filter(id=generation_id)
-            .values("status", "workspace_id", "cache_key")
+            .values(
+                "status",
+                "workspace_id",
+                "cache_key",
+                "provider_id",
+                "operation_type",
+                "started_at",
+            )
             .first()
         )
         if row is None:
@@ -77,6 +86,8 @@ def generation_transition(
         allowed_here = from_statuses is None or current in from_statuses
         if not allowed_here or not can_transition(current, to_status):
             raise InvalidTransition(generation_id, current, to_status)
+        if to_status in TERMINAL_STATUSES and row["started_at"] is not None:
+            updates["latency_ms"] = max(0, round((now - row["started_at"]).total_seconds() * 1000))
         changed = Generation.objects.filter(id=generation_id, status=current).update(**updates)
         if changed != 1:
             latest = Generation.objects.filter(id=generation_id).values_list("status", flat=True)
@@ -94,6 +105,19 @@ def generation_transition(
             transaction.on_commit(
                 lambda: cache_slot_release(
                     workspace_id=workspace_id, key=key, generation_id=str(generation_id)
+                ),
+                robust=True,
+            )
+        if to_status in TERMINAL_STATUSES:
+            latency = updates.get("latency_ms")
+            transaction.on_commit(
+                lambda: telemetry_record_terminal(
+                    generation_id=str(generation_id),
+                    provider_id=row["provider_id"],
+                    operation_type=row["operation_type"],
+                    status=to_status,
+                    latency_ms=latency,
+                    at=now,
                 ),
                 robust=True,
             )

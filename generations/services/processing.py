@@ -9,6 +9,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from telemetry.recording import telemetry_record_attempt
+
 from ..errors import InvalidTransition
 from ..models import Generation, Provider, ProviderAttempt, Status
 from ..providers.base import ProviderConfig, ProviderError, ProviderRequest, ProviderResult
@@ -106,13 +108,8 @@ def generation_process(*, generation_id: str, now: datetime | None = None) -> Pr
         result = _call(generation, request)
     except ProviderError as exc:
         finished = timezone.now()
-        attempt.outcome = ProviderAttempt.Outcome.FAILED
         attempt.error_code, attempt.error_message = exc.code, exc.message[:2000]
-        attempt.finished_at = finished
-        attempt.latency_ms = round((time.perf_counter() - clock) * 1000)
-        attempt.save(
-            update_fields=["outcome", "error_code", "error_message", "finished_at", "latency_ms"]
-        )
+        _finish_attempt(attempt, ProviderAttempt.Outcome.FAILED, finished, clock)
         try:
             generation_transition(
                 generation_id=generation.id,
@@ -128,9 +125,6 @@ def generation_process(*, generation_id: str, now: datetime | None = None) -> Pr
 
     finished = timezone.now()
     cost = cost_usd(generation.provider, result)
-    attempt.outcome = ProviderAttempt.Outcome.SUCCEEDED
-    attempt.finished_at = finished
-    attempt.latency_ms = round((time.perf_counter() - clock) * 1000)
     attempt.provider_job_id = result.provider_job_id
     attempt.tokens_in, attempt.tokens_out, attempt.cost_usd = (
         result.tokens_in,
@@ -152,8 +146,29 @@ def generation_process(*, generation_id: str, now: datetime | None = None) -> Pr
             },
         )
     except InvalidTransition:
-        attempt.outcome = ProviderAttempt.Outcome.DISCARDED
-        attempt.save()
+        # Cancelled while the provider worked: the call still happened (and cost money).
+        _finish_attempt(attempt, ProviderAttempt.Outcome.DISCARDED, finished, clock)
         return ProcessOutcome("discarded")
-    attempt.save()
+    _finish_attempt(attempt, ProviderAttempt.Outcome.SUCCEEDED, finished, clock)
     return ProcessOutcome("completed")
+
+
+def _finish_attempt(
+    attempt: ProviderAttempt, outcome: str, finished: datetime, clock: float
+) -> None:
+    """Save the attempt's outcome and feed it to telemetry."""
+    attempt.outcome = outcome
+    attempt.finished_at = finished
+    attempt.latency_ms = round((time.perf_counter() - clock) * 1000)
+    attempt.save()
+    telemetry_record_attempt(
+        provider_id=attempt.provider_id,
+        operation_type=attempt.operation_type,
+        succeeded=outcome != ProviderAttempt.Outcome.FAILED,
+        error_code=attempt.error_code,
+        error_message=attempt.error_message,
+        tokens_in=attempt.tokens_in,
+        tokens_out=attempt.tokens_out,
+        cost_usd=attempt.cost_usd,
+        at=finished,
+    )

@@ -1,0 +1,65 @@
+"""Redis keys of the telemetry aggregates (the design note's names). Pure functions.
+
+- ``generation:agg:{scope}:{id}:counters`` — hash of lifetime totals;
+  ``…:counters:m:{YYYYmmddHHMM}`` and ``…:counters:h:{YYYYmmddHH}`` — the same fields per
+  minute (kept 2 h) and per hour (kept 48 h), summed for the 1 h and 24 h windows.
+- ``generation:agg:{scope}:{id}:latencies`` — sorted set, member = generation id,
+  score = latency in ms (one sample per generation, never collapsed by value);
+  ``…:latencies:at`` — the same members scored by time, to trim to the window.
+- ``generation:errors:provider:{id}:{error_type}`` — hash ``count``, ``last_error``,
+  ``last_seen``, kept 7 days; ``generation:errors:provider:{id}:index`` — the error
+  types seen, scored by last time.
+
+``scope`` is ``provider`` or ``operation``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+LATENCY_WINDOW = timedelta(hours=24)
+MINUTE_TTL_S = 2 * 3600
+HOUR_TTL_S = 48 * 3600
+ERROR_TTL_S = 7 * 86400
+
+
+def base(scope: str, ident: str) -> str:
+    return f"generation:agg:{scope}:{ident}"
+
+
+def counters(scope: str, ident: str) -> str:
+    return f"{base(scope, ident)}:counters"
+
+
+def minute_bucket(scope: str, ident: str, at: datetime) -> str:
+    return f"{counters(scope, ident)}:m:{at:%Y%m%d%H%M}"
+
+
+def hour_bucket(scope: str, ident: str, at: datetime) -> str:
+    return f"{counters(scope, ident)}:h:{at:%Y%m%d%H}"
+
+
+def latencies(scope: str, ident: str) -> str:
+    return f"{base(scope, ident)}:latencies"
+
+
+def latency_times(scope: str, ident: str) -> str:
+    return f"{latencies(scope, ident)}:at"
+
+
+def error(provider_id: str, error_type: str) -> str:
+    return f"generation:errors:provider:{provider_id}:{error_type}"
+
+
+def error_index(provider_id: str) -> str:
+    return f"generation:errors:provider:{provider_id}:index"
+
+
+def minute_buckets(scope: str, ident: str, now: datetime) -> list[str]:
+    """The 60 minute buckets of the last hour, current minute included."""
+    return [minute_bucket(scope, ident, now - timedelta(minutes=i)) for i in range(60)]
+
+
+def hour_buckets(scope: str, ident: str, now: datetime) -> list[str]:
+    """The 24 hour buckets of the last day, current hour included."""
+    return [hour_bucket(scope, ident, now - timedelta(hours=i)) for i in range(24)]
