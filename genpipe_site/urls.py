@@ -13,6 +13,8 @@ from . import errors
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("generations.urls")),
+    path("api/v1/generations/", include("telemetry.urls")),
+    path("api/v1/generations/", include("caching.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -8,7 +8,8 @@
   ``…:latencies:at`` — the same members scored by time, to trim to the window.
 - ``generation:errors:provider:{id}:{error_type}`` — hash ``count``, ``last_error``,
   ``last_seen``, kept 7 days; ``generation:errors:provider:{id}:index`` — the error
-  types seen, scored by last time.
+  types seen, scored by last time (the same per operation type under
+  ``generation:errors:operation:…``).
 
 ``scope`` is ``provider`` or ``operation``.
 """
@@ -47,12 +48,12 @@ def latency_times(scope: str, ident: str) -> str:
     return f"{latencies(scope, ident)}:at"
 
 
-def error(provider_id: str, error_type: str) -> str:
-    return f"generation:errors:provider:{provider_id}:{error_type}"
+def error(scope: str, ident: str, error_type: str) -> str:
+    return f"generation:errors:{scope}:{ident}:{error_type}"
 
 
-def error_index(provider_id: str) -> str:
-    return f"generation:errors:provider:{provider_id}:index"
+def error_index(scope: str, ident: str) -> str:
+    return f"generation:errors:{scope}:{ident}:index"
 
 
 def minute_buckets(scope: str, ident: str, now: datetime) -> list[str]:

@@ -127,23 +127,18 @@ def telemetry_record_attempt(
             event.count(scope, ident, at, "tokens_out", tokens_out)
         if cost_usd:
             event.add_cost(scope, ident, at, cost_usd)
-    provider_counters = keys.counters("provider", provider_id)
-    if succeeded:
-        event.hset.append([provider_counters, "consecutive_failures", 0, 0])
-    else:
-        event.incr.append([provider_counters, "consecutive_failures", 1, 0])
-        error_key = keys.error(provider_id, error_code or "unknown")
+    for scope, ident in _scopes(provider_id, operation_type):
+        scope_counters = keys.counters(scope, ident)
+        if succeeded:
+            event.hset.append([scope_counters, "consecutive_failures", 0, 0])
+            continue
+        code = error_code or "unknown"
+        event.incr.append([scope_counters, "consecutive_failures", 1, 0])
+        error_key = keys.error(scope, ident, code)
         event.incr.append([error_key, "count", 1, keys.ERROR_TTL_S])
         event.hset.append([error_key, "last_error", error_message[:500], keys.ERROR_TTL_S])
         event.hset.append([error_key, "last_seen", at.isoformat(), keys.ERROR_TTL_S])
-        event.zadd.append(
-            [
-                keys.error_index(provider_id),
-                at.timestamp(),
-                error_code or "unknown",
-                keys.ERROR_TTL_S,
-            ]
-        )
+        event.zadd.append([keys.error_index(scope, ident), at.timestamp(), code, keys.ERROR_TTL_S])
     return event.send("attempt")
 
 

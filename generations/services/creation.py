@@ -19,6 +19,7 @@ from caching.services import (
     cache_slot_release,
     cache_slot_set,
 )
+from caching.stats import cache_stats_record
 from genpipe_site.errors import ValidationFailed
 
 from ..errors import InvalidTransition
@@ -246,29 +247,33 @@ def generation_create(
     parent = parent or _parent(workspace, data.get("parent_generation_id"))
     key, force_new = prepared.cache_key, bool(data.get("force_new"))
 
+    looked_up = key is not None and not force_new
     with transaction.atomic():
-        if key is not None and not force_new:
+        reused = None
+        if looked_up:
+            assert key is not None
             _lock(workspace, key)
             reused = _reusable(workspace, prepared)
-            if reused is not None:
-                return reused
-        generation = _insert(
-            workspace=workspace,
-            user=user,
-            prepared=prepared,
-            now=now,
-            parent=parent,
-            retry_count=retry_count,
-        )
-        if key is not None:
-            write = cache_slot_set if force_new else cache_slot_claim
-            write(
-                workspace_id=workspace.id,
-                key=key,
-                strategy=prepared.data["config"]["strategy"],
-                generation_id=str(generation.id),
+        if reused is None:
+            generation = _insert(
+                workspace=workspace,
+                user=user,
+                prepared=prepared,
+                now=now,
+                parent=parent,
+                retry_count=retry_count,
             )
-    return CreateOutcome(generation, None)
+            if key is not None:
+                write = cache_slot_set if force_new else cache_slot_claim
+                write(
+                    workspace_id=workspace.id,
+                    key=key,
+                    strategy=prepared.data["config"]["strategy"],
+                    generation_id=str(generation.id),
+                )
+    if looked_up:  # outside the transaction: the slot lock is not held for telemetry
+        cache_stats_record(outcome=reused.reused or "miss" if reused else "miss", now=now)
+    return reused or CreateOutcome(generation, None)
 
 
 def generation_retry(

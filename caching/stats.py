@@ -1,0 +1,137 @@
+"""Cache statistics: hits and misses over real rolling windows, entries by strategy.
+
+Every create that consults the cache (strategy other than ``always``, no ``force_new``)
+counts one lookup: a hit served by the slot (``cache``) or by an identical generation
+(``dedup``), or a miss. Counts go to minute buckets (kept 2 h) and hour buckets (kept
+48 h) under ``generation:stats:cache:…`` in the telemetry Redis, in one round trip; the
+1 h window sums the last 60 minute buckets, the 24 h window the last 24 hour buckets.
+Without Redis the hit counters are not kept (``available: false``); entries are still
+counted from whichever cache backend holds the slots. Flushing slots never touches these.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from telemetry.store import count_failure, telemetry_client
+
+from .keys import SLOT_PREFIX
+
+MINUTE_TTL_S = 2 * 3600
+HOUR_TTL_S = 48 * 3600
+SCAN_LIMIT = 200_000
+
+
+def _minute(at: datetime) -> str:
+    return f"generation:stats:cache:m:{at:%Y%m%d%H%M}"
+
+
+def _hour(at: datetime) -> str:
+    return f"generation:stats:cache:h:{at:%Y%m%d%H}"
+
+
+def cache_stats_record(*, outcome: str, now: datetime | None = None) -> None:
+    """Count one lookup: ``outcome`` is ``cache``, ``dedup`` or ``miss``. Never raises."""
+    client = telemetry_client()
+    if client is None:
+        return
+    now = now or timezone.now()
+    field = "misses" if outcome == "miss" else f"hits_{outcome}"
+    try:
+        pipe = client.pipeline(transaction=False)
+        for key, ttl in ((_minute(now), MINUTE_TTL_S), (_hour(now), HOUR_TTL_S)):
+            pipe.hincrby(key, field, 1)
+            pipe.expire(key, ttl)
+        pipe.execute()
+    except Exception as exc:
+        count_failure("cache stats", exc)
+
+
+def _window(raws: list[dict[str, str]]) -> dict[str, Any]:
+    cache_hits = sum(int(r.get("hits_cache") or 0) for r in raws)
+    dedup_hits = sum(int(r.get("hits_dedup") or 0) for r in raws)
+    misses = sum(int(r.get("misses") or 0) for r in raws)
+    lookups = cache_hits + dedup_hits + misses
+    return {
+        "hits": cache_hits + dedup_hits,
+        "hits_cache": cache_hits,
+        "hits_dedup": dedup_hits,
+        "misses": misses,
+        "hit_rate": round((cache_hits + dedup_hits) / lookups, 4) if lookups else None,
+    }
+
+
+def _strategy(key: str) -> str:
+    segments = key.split("|")
+    for strategy in ("per_playthrough", "per_player", "once"):
+        if strategy in segments:
+            return strategy
+    return "unknown"
+
+
+def _slot_keys() -> tuple[list[str], bool]:
+    """Slot keys currently stored (at most SCAN_LIMIT; the flag says whether it was cut)."""
+    found: list[str] = []
+    if hasattr(cache, "iter_keys"):  # django-redis: SCAN, never KEYS
+        for key in cache.iter_keys(f"{SLOT_PREFIX}*", itersize=1000):
+            found.append(key)
+            if len(found) >= SCAN_LIMIT:
+                return found, True
+        return found, False
+    config: dict[str, Any] = settings.CACHES["default"]
+    table = str(config.get("LOCATION") or "")
+    if str(config["BACKEND"]).endswith("DatabaseCache") and table:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT cache_key FROM {connection.ops.quote_name(table)} "
+                "WHERE cache_key LIKE %s AND expires > %s",
+                [f"%:{SLOT_PREFIX}%", timezone.now()],
+            )
+            found = [row[0] for row in cursor.fetchmany(SCAN_LIMIT)]
+        return found, len(found) >= SCAN_LIMIT
+    return found, False
+
+
+def cache_stats(*, now: datetime | None = None) -> dict[str, Any]:
+    """Hit rate over 1 h and 24 h, entries by strategy, backend and reachability."""
+    now = now or timezone.now()
+    backend = str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1]
+    out: dict[str, Any] = {"backend": backend, "available": False, "reachable": True}
+    client = telemetry_client()
+    if client is not None:
+        try:
+            pipe = client.pipeline(transaction=False)
+            for i in range(60):
+                pipe.hgetall(_minute(now - timedelta(minutes=i)))
+            for i in range(24):
+                pipe.hgetall(_hour(now - timedelta(hours=i)))
+            replies = pipe.execute()
+            out.update(
+                available=True, last_1h=_window(replies[:60]), last_24h=_window(replies[60:])
+            )
+        except Exception as exc:
+            count_failure("cache stats read", exc)
+            out["reachable"] = False
+    try:
+        keys, truncated = _slot_keys()
+    except Exception as exc:
+        count_failure("cache entries", exc)
+        keys, truncated = [], False
+        out["reachable"] = False
+    by_strategy = Counter(_strategy(k) for k in keys)
+    out["entries"] = {
+        "total": len(keys),
+        "truncated": truncated,
+        "by_strategy": {
+            s: by_strategy.get(s, 0) for s in ("once", "per_playthrough", "per_player")
+        },
+    }
+    return out

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import apis
+
+app_name = "caching"
+
+urlpatterns = [path("cache/stats", apis.CacheStatsApi.as_view(), name="stats")]

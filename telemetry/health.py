@@ -1,0 +1,72 @@
+"""Provider health: ``healthy`` / ``degraded`` / ``down``. Pure.
+
+Judged on the last hour of provider calls (attempts), the current run of consecutive
+failures and the 24 h p95 latency, against thresholds from ``settings.TELEMETRY_HEALTH``
+(a provider's ``settings.latency_objective_ms`` overrides the latency objective):
+
+- ``down``: ``consecutive_failures >= down_consecutive_failures``, or at least
+  ``min_samples`` attempts in the hour with a success rate below ``down_success_rate``;
+- ``degraded``: ``consecutive_failures >= degraded_consecutive_failures``, or at least
+  ``min_samples`` attempts with a success rate below ``degraded_success_rate``, or p95 above
+  the latency objective;
+- ``healthy`` otherwise (also with no traffic: nothing says otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULTS: dict[str, float] = {
+    "min_samples": 10,
+    "degraded_success_rate": 0.9,
+    "down_success_rate": 0.5,
+    "degraded_consecutive_failures": 3,
+    "down_consecutive_failures": 5,
+    "latency_objective_ms": 30_000,
+}
+
+
+@dataclass(frozen=True)
+class Health:
+    state: str
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "reasons": list(self.reasons)}
+
+
+def thresholds(overrides: Mapping[str, Any] | None = None) -> dict[str, float]:
+    merged = dict(DEFAULTS)
+    merged.update({k: float(v) for k, v in (overrides or {}).items() if k in DEFAULTS})
+    return merged
+
+
+def health_classify(
+    *,
+    attempts: int,
+    attempt_failures: int,
+    consecutive_failures: int,
+    p95_ms: float | None,
+    limits: Mapping[str, float],
+) -> Health:
+    down: list[str] = []
+    degraded: list[str] = []
+    if consecutive_failures >= limits["down_consecutive_failures"]:
+        down.append(f"{consecutive_failures} consecutive failures")
+    elif consecutive_failures >= limits["degraded_consecutive_failures"]:
+        degraded.append(f"{consecutive_failures} consecutive failures")
+    if attempts >= limits["min_samples"]:
+        rate = (attempts - attempt_failures) / attempts
+        if rate < limits["down_success_rate"]:
+            down.append(f"success rate {rate:.0%} over the last hour")
+        elif rate < limits["degraded_success_rate"]:
+            degraded.append(f"success rate {rate:.0%} over the last hour")
+    if p95_ms is not None and p95_ms > limits["latency_objective_ms"]:
+        degraded.append(f"p95 {p95_ms:.0f} ms above {limits['latency_objective_ms']:.0f} ms")
+    if down:
+        return Health("down", tuple(down + degraded))
+    if degraded:
+        return Health("degraded", tuple(degraded))
+    return Health("healthy", ())

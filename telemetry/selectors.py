@@ -1,0 +1,316 @@
+"""Read telemetry: totals, 1 h and 24 h windows, latency percentiles, errors, health.
+
+The Redis aggregates answer when Redis is configured and reachable; otherwise the same
+figures are computed from the database (ProviderAttempt and Generation rows), so the
+endpoints never depend on Redis. Windows are bucket-aligned: "1h" starts at the beginning
+of the minute 59 minutes ago, "24h" at the beginning of the hour 23 hours ago. Latency
+percentiles cover the last 24 h (nearest rank, see ``telemetry.percentiles``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.utils import timezone
+
+from generations.models import Generation, Provider, ProviderAttempt, Status
+
+from . import keys
+from .health import health_classify, thresholds
+from .percentiles import PERCENTILES, nearest_rank
+from .store import count_failure, run_script, telemetry_client
+
+FIELDS = (
+    "total",
+    "completed",
+    "failed",
+    "cancelled",
+    "attempts",
+    "attempt_failures",
+    "tokens_in",
+    "tokens_out",
+)
+ERROR_WINDOW = timedelta(days=7)
+TOP_ERRORS = 5
+
+_PERCENTILE_LUA = """
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 5000)
+if #old > 0 then
+  redis.call('ZREM', KEYS[1], unpack(old))
+  redis.call('ZREM', KEYS[2], unpack(old))
+end
+local n = redis.call('ZCARD', KEYS[1])
+local out = {n}
+for i = 2, #ARGV do
+  local p = tonumber(ARGV[i])
+  local need = math.ceil(100 / (100 - p) - 1e-9)
+  if n < need or n < 1 then
+    out[#out + 1] = false
+  else
+    local rank = math.max(1, math.ceil(p / 100 * n - 1e-9))
+    local v = redis.call('ZRANGE', KEYS[1], rank - 1, rank - 1, 'WITHSCORES')
+    out[#out + 1] = v[2]
+  end
+end
+return out
+"""
+
+
+@dataclass
+class Counts:
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    attempts: int = 0
+    attempt_failures: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: Decimal = Decimal("0")
+
+    def add(self, raw: dict[str, str]) -> None:
+        for name in FIELDS:
+            setattr(self, name, getattr(self, name) + int(raw.get(name) or 0))
+        self.cost_usd += Decimal(raw.get("cost_usd") or "0")
+
+    def as_dict(self) -> dict[str, Any]:
+        decided = self.completed + self.failed
+        cost = self.cost_usd.quantize(Decimal("0.000001"))
+        return {
+            **{name: getattr(self, name) for name in FIELDS},
+            "success_rate": round(self.completed / decided, 4) if decided else None,
+            "cost_usd": str(cost),
+            "avg_cost_usd": (
+                str((cost / self.completed).quantize(Decimal("0.000001")))
+                if self.completed
+                else None
+            ),
+        }
+
+
+@dataclass
+class Stats:
+    scope: str
+    ident: str
+    source: str
+    totals: Counts = field(default_factory=Counts)
+    last_1h: Counts = field(default_factory=Counts)
+    last_24h: Counts = field(default_factory=Counts)
+    samples: int = 0
+    percentiles: dict[int, float | None] = field(default_factory=dict)
+    consecutive_failures: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self, limits: dict[str, float]) -> dict[str, Any]:
+        health = health_classify(
+            attempts=self.last_1h.attempts,
+            attempt_failures=self.last_1h.attempt_failures,
+            consecutive_failures=self.consecutive_failures,
+            p95_ms=self.percentiles.get(95),
+            limits=limits,
+        )
+        return {
+            "source": self.source,
+            "health": health.as_dict(),
+            "totals": self.totals.as_dict(),
+            "last_1h": self.last_1h.as_dict(),
+            "last_24h": self.last_24h.as_dict(),
+            "latency_ms": {
+                "window": "24h",
+                "samples": self.samples,
+                **{f"p{p}": self.percentiles.get(p) for p in PERCENTILES},
+            },
+            "consecutive_failures": self.consecutive_failures,
+            "top_errors": self.errors,
+        }
+
+
+def window_starts(now: datetime) -> tuple[datetime, datetime]:
+    minute = now.replace(second=0, microsecond=0)
+    hour = minute.replace(minute=0)
+    return minute - timedelta(minutes=59), hour - timedelta(hours=23)
+
+
+# --- Redis -------------------------------------------------------------------------------
+
+
+def _from_redis(client: Any, scope: str, ident: str, now: datetime) -> Stats:
+    stats = Stats(scope, ident, "redis")
+    pipe = client.pipeline(transaction=False)
+    pipe.hgetall(keys.counters(scope, ident))
+    for key in keys.minute_buckets(scope, ident, now) + keys.hour_buckets(scope, ident, now):
+        pipe.hgetall(key)
+    pipe.zrevrange(keys.error_index(scope, ident), 0, TOP_ERRORS - 1)
+    replies = pipe.execute()
+    totals, minutes, hours, error_types = replies[0], replies[1:61], replies[61:85], replies[85]
+    stats.totals.add(totals)
+    for raw in minutes:
+        stats.last_1h.add(raw)
+    for raw in hours:
+        stats.last_24h.add(raw)
+    stats.consecutive_failures = int(totals.get("consecutive_failures") or 0)
+    cutoff = (now - keys.LATENCY_WINDOW).timestamp()
+    reply = run_script(
+        client,
+        _PERCENTILE_LUA,
+        [keys.latencies(scope, ident), keys.latency_times(scope, ident)],
+        [cutoff, *PERCENTILES],
+    )
+    stats.samples = int(reply[0])
+    for p, value in zip(PERCENTILES, list(reply[1:]) + [None] * 3, strict=False):
+        stats.percentiles[p] = float(value) if value is not None else None
+    if error_types:
+        pipe = client.pipeline(transaction=False)
+        for code in error_types:
+            pipe.hgetall(keys.error(scope, ident, code))
+        for code, raw in zip(error_types, pipe.execute(), strict=True):
+            if raw:
+                stats.errors.append(
+                    {
+                        "error_type": code,
+                        "count": int(raw.get("count") or 0),
+                        "last_error": raw.get("last_error", ""),
+                        "last_seen": raw.get("last_seen"),
+                    }
+                )
+        stats.errors.sort(key=lambda e: (-e["count"], e["error_type"]))
+    return stats
+
+
+# --- Database ----------------------------------------------------------------------------
+
+
+def _db_counts(
+    generations: QuerySet[Generation],
+    attempts: QuerySet[ProviderAttempt],
+    since: datetime | None,
+) -> Counts:
+    if since is not None:
+        generations = generations.filter(completed_at__gte=since)
+        attempts = attempts.filter(finished_at__gte=since)
+    g = generations.filter(status__in=[Status.COMPLETED, Status.FAILED, Status.CANCELLED])
+    row = g.aggregate(
+        total=Count("id"),
+        completed=Count("id", filter=Q(status=Status.COMPLETED)),
+        failed=Count("id", filter=Q(status=Status.FAILED)),
+        cancelled=Count("id", filter=Q(status=Status.CANCELLED)),
+    )
+    a = attempts.filter(finished_at__isnull=False).aggregate(
+        attempts=Count("id"),
+        attempt_failures=Count("id", filter=Q(outcome=ProviderAttempt.Outcome.FAILED)),
+        tokens_in=Sum("tokens_in"),
+        tokens_out=Sum("tokens_out"),
+        cost_usd=Sum("cost_usd"),
+    )
+    counts = Counts(**{k: row[k] for k in ("total", "completed", "failed", "cancelled")})
+    counts.attempts, counts.attempt_failures = a["attempts"], a["attempt_failures"]
+    counts.tokens_in, counts.tokens_out = a["tokens_in"] or 0, a["tokens_out"] or 0
+    counts.cost_usd = Decimal(a["cost_usd"] or 0)
+    return counts
+
+
+def _from_db(scope: str, ident: str, now: datetime) -> Stats:
+    lookup = {"provider_id": ident} if scope == "provider" else {"operation_type": ident}
+    generations = Generation.objects.filter(**lookup)
+    attempts = ProviderAttempt.objects.filter(**lookup)
+    hour_start, day_start = window_starts(now)
+    stats = Stats(scope, ident, "database")
+    stats.totals = _db_counts(generations, attempts, None)
+    stats.last_1h = _db_counts(generations, attempts, hour_start)
+    stats.last_24h = _db_counts(generations, attempts, day_start)
+    samples = (
+        generations.filter(
+            status__in=[Status.COMPLETED, Status.FAILED],
+            latency_ms__isnull=False,
+            completed_at__gte=now - keys.LATENCY_WINDOW,
+        )
+        .order_by("latency_ms")
+        .values_list("latency_ms", flat=True)
+    )
+    stats.samples = samples.count()
+    for p in PERCENTILES:
+        rank = nearest_rank(stats.samples, p)
+        value = samples[rank - 1] if rank else None
+        stats.percentiles[p] = float(value) if value is not None else None
+    recent = attempts.filter(finished_at__isnull=False).order_by("-finished_at", "-id")
+    for outcome in recent.values_list("outcome", flat=True)[:100]:
+        if outcome != ProviderAttempt.Outcome.FAILED:
+            break
+        stats.consecutive_failures += 1
+    failed = attempts.filter(
+        outcome=ProviderAttempt.Outcome.FAILED, finished_at__gte=now - ERROR_WINDOW
+    )
+    groups = (
+        failed.values("error_code")
+        .annotate(count=Count("id"), last_seen=Max("finished_at"))
+        .order_by("-count", "error_code")[:TOP_ERRORS]
+    )
+    for group in groups:
+        last = failed.filter(error_code=group["error_code"]).order_by("-finished_at").first()
+        stats.errors.append(
+            {
+                "error_type": group["error_code"] or "unknown",
+                "count": group["count"],
+                "last_error": last.error_message[:500] if last else "",
+                "last_seen": group["last_seen"].isoformat(),
+            }
+        )
+    return stats
+
+
+# --- Public reads ------------------------------------------------------------------------
+
+
+def telemetry_stats(
+    *, scope: str, ident: str, now: datetime | None = None, source: str | None = None
+) -> Stats:
+    """Figures of one provider or operation type; Redis first, the database as fallback."""
+    now = now or timezone.now()
+    client = telemetry_client() if source != "database" else None
+    if client is not None:
+        try:
+            return _from_redis(client, scope, ident, now)
+        except Exception as exc:
+            count_failure("read", exc)
+    return _from_db(scope, ident, now)
+
+
+def provider_limits(provider: Provider) -> dict[str, float]:
+    overrides = dict(getattr(settings, "TELEMETRY_HEALTH", {}) or {})
+    objective = (provider.settings or {}).get("latency_objective_ms")
+    if objective:
+        overrides["latency_objective_ms"] = objective
+    return thresholds(overrides)
+
+
+def provider_report(
+    provider: Provider, *, now: datetime | None = None, source: str | None = None
+) -> dict[str, Any]:
+    stats = telemetry_stats(scope="provider", ident=provider.id, now=now, source=source)
+    return {
+        "provider_id": provider.id,
+        "name": provider.name,
+        "enabled": provider.enabled,
+        **stats.as_dict(provider_limits(provider)),
+    }
+
+
+def provider_report_all(
+    *, now: datetime | None = None, source: str | None = None
+) -> list[dict[str, Any]]:
+    """Every provider, busiest first (lifetime generations, then id)."""
+    reports = [provider_report(p, now=now, source=source) for p in Provider.objects.all()]
+    return sorted(reports, key=lambda r: (-r["totals"]["total"], r["provider_id"]))
+
+
+def operation_report(
+    operation_type: str, *, now: datetime | None = None, source: str | None = None
+) -> dict[str, Any]:
+    stats = telemetry_stats(scope="operation", ident=operation_type, now=now, source=source)
+    limits = thresholds(getattr(settings, "TELEMETRY_HEALTH", {}) or {})
+    return {"operation_type": operation_type, **stats.as_dict(limits)}

@@ -1,0 +1,203 @@
+"""Reading telemetry: Redis and database agree, windows roll over, endpoints answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from generations.models import Generation
+from generations.services.lifecycle import generation_transition
+from telemetry.recording import telemetry_record_attempt, telemetry_record_terminal
+from telemetry.selectors import telemetry_stats
+from tests.builders import create_body
+
+URL = "/api/v1/generations"
+T = datetime(2026, 11, 23, 14, 30, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def staff_api(db, django_user_model):
+    staff = django_user_model.objects.create_user(username="ops", password="x", is_staff=True)
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+def run_mix(api, sandbox, capture) -> None:
+    """Ten generations through the real pipeline: completed, failed, cancelled."""
+    with capture(execute=True):
+        for i in range(6):
+            api.post(URL, create_body(config={"prompt": f"ok {i}"}), format="json")
+    sandbox.settings = {"failure_rate": 1.0, "failure_code": "sandbox_busy"}
+    sandbox.save()
+    with capture(execute=True):
+        for i in range(3):
+            api.post(
+                URL,
+                create_body(config={"generation_type": "dialogue", "prompt": f"bad {i}"}),
+                format="json",
+            )
+    sandbox.settings = {}
+    sandbox.save()
+    pending = api.post(URL, create_body(config={"prompt": "to cancel"}), format="json").json()
+    with capture(execute=True):
+        generation_transition(generation_id=pending["id"], to_status="cancelled")
+
+
+def comparable(stats) -> dict:
+    report = stats.as_dict(
+        {
+            "min_samples": 10,
+            "degraded_success_rate": 0.9,
+            "down_success_rate": 0.5,
+            "degraded_consecutive_failures": 3,
+            "down_consecutive_failures": 5,
+            "latency_objective_ms": 30000,
+        }
+    )
+    report.pop("source")
+    for error in report["top_errors"]:
+        error.pop("last_seen")  # same instant, different string formats
+    return report
+
+
+@pytest.mark.redis
+def test_redis_and_database_give_the_same_figures(
+    api, sandbox, telemetry_redis, django_capture_on_commit_callbacks
+):
+    run_mix(api, sandbox, django_capture_on_commit_callbacks)
+    for scope, ident in (
+        ("provider", "sandbox"),
+        ("operation", "text_to_image"),
+        ("operation", "dialogue"),
+    ):
+        from_redis = telemetry_stats(scope=scope, ident=ident)
+        from_db = telemetry_stats(scope=scope, ident=ident, source="database")
+        assert from_redis.source == "redis"
+        assert from_db.source == "database"
+        assert comparable(from_redis) == comparable(from_db)
+    provider = comparable(telemetry_stats(scope="provider", ident="sandbox"))
+    assert provider["totals"]["total"] == 10
+    assert (
+        provider["totals"]["completed"],
+        provider["totals"]["failed"],
+        provider["totals"]["cancelled"],
+    ) == (6, 3, 1)
+    assert provider["totals"]["success_rate"] == round(6 / 9, 4)
+    assert Decimal(provider["totals"]["cost_usd"]) > 0
+    assert provider["latency_ms"]["samples"] == 9
+    assert provider["latency_ms"]["p50"] is not None
+    assert provider["consecutive_failures"] == 3
+    assert provider["top_errors"][0]["error_type"] == "sandbox_busy"
+    assert provider["top_errors"][0]["count"] == 3
+    assert provider["health"]["state"] == "degraded"
+
+
+@pytest.mark.redis
+def test_rebuild_replays_the_database_into_redis(
+    api, sandbox, telemetry_redis, django_capture_on_commit_callbacks
+):
+    run_mix(api, sandbox, django_capture_on_commit_callbacks)
+    before = comparable(telemetry_stats(scope="provider", ident="sandbox"))
+    telemetry_redis.set("genpipe-unrelated", "kept")
+    telemetry_redis.delete("generation:agg:provider:sandbox:counters")
+    call_command(
+        "rebuild_telemetry", stdout=__import__("io").StringIO(), stderr=__import__("io").StringIO()
+    )
+    assert comparable(telemetry_stats(scope="provider", ident="sandbox")) == before
+    assert telemetry_redis.get("genpipe-unrelated") == "kept"
+
+
+@pytest.mark.redis
+def test_windows_roll_over_with_an_injected_clock(telemetry_redis):
+    telemetry_record_attempt(
+        provider_id="p",
+        operation_type="dialogue",
+        succeeded=True,
+        tokens_in=10,
+        cost_usd=Decimal("0.5"),
+        at=T,
+    )
+    telemetry_record_terminal(
+        generation_id="g",
+        provider_id="p",
+        operation_type="dialogue",
+        status="completed",
+        latency_ms=120,
+        at=T,
+    )
+
+    def read(now):
+        stats = telemetry_stats(scope="provider", ident="p", now=now)
+        return (
+            stats.last_1h.completed,
+            stats.last_24h.completed,
+            stats.totals.completed,
+            (stats.samples),
+        )
+
+    assert read(T) == (1, 1, 1, 1)
+    assert read(T + timedelta(minutes=59)) == (1, 1, 1, 1)
+    assert read(T + timedelta(minutes=61)) == (0, 1, 1, 1)
+    assert read(T + timedelta(hours=23, minutes=29)) == (0, 1, 1, 1)
+    assert read(T + timedelta(hours=25)) == (0, 0, 1, 0)
+
+
+def test_without_redis_the_endpoints_answer_from_the_database(
+    staff_api, api, sandbox, settings, django_capture_on_commit_callbacks
+):
+    settings.REDIS_URL = ""
+    run_mix(api, sandbox, django_capture_on_commit_callbacks)
+    providers = staff_api.get(f"{URL}/telemetry/providers").json()["results"]
+    sandbox_report = next(p for p in providers if p["provider_id"] == "sandbox")
+    assert sandbox_report["source"] == "database"
+    assert sandbox_report["totals"]["total"] == 10
+    assert sandbox_report["health"]["state"] in {"healthy", "degraded", "down"}
+    assert providers[0]["provider_id"] == "sandbox"  # busiest first
+    detail = staff_api.get(f"{URL}/telemetry/providers/sandbox").json()
+    assert detail["totals"] == sandbox_report["totals"]
+    operation = staff_api.get(f"{URL}/telemetry/operations/dialogue").json()
+    assert operation["totals"]["failed"] == 3
+    assert operation["top_errors"][0]["error_type"] == "sandbox_busy"
+
+
+def test_telemetry_endpoints_are_staff_only_and_404_unknown(staff_api, api):
+    assert api.get(f"{URL}/telemetry/providers").status_code == 403
+    assert api.get(f"{URL}/cache/stats").status_code == 403
+    response = staff_api.get(f"{URL}/telemetry/providers/nope")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "provider_not_found"
+    assert staff_api.get(f"{URL}/telemetry/operations/nope").status_code == 404
+
+
+@pytest.mark.redis
+def test_cache_stats_count_hits_and_misses(staff_api, api, telemetry_redis):
+    api.post(URL, create_body(), format="json")  # miss
+    api.post(URL, create_body(), format="json")  # dedup hit
+    api.post(URL, create_body(config={"strategy": "always"}), format="json")  # no lookup
+    stats = staff_api.get(f"{URL}/cache/stats").json()
+    assert stats["available"] is True
+    assert stats["last_1h"] == {
+        "hits": 1,
+        "hits_cache": 0,
+        "hits_dedup": 1,
+        "misses": 1,
+        "hit_rate": 0.5,
+    }
+    assert stats["last_24h"]["hits"] == 1
+    assert stats["entries"]["by_strategy"]["once"] >= 1
+
+
+def test_generation_latency_is_stored_for_generations_that_ran(
+    api, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        done = api.post(URL, create_body(), format="json").json()
+    cancelled = api.post(URL, create_body(config={"prompt": "x"}), format="json").json()
+    generation_transition(generation_id=cancelled["id"], to_status="cancelled")
+    assert Generation.objects.get(id=done["id"]).latency_ms is not None
+    assert Generation.objects.get(id=cancelled["id"]).latency_ms is None
