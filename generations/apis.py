@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from genpipe_site.errors import ValidationFailed
@@ -77,11 +78,10 @@ class GenerationListCreateApi(ListAPIView):
     throttle_scope = "generation_create"
 
     def get_throttles(self):  # type: ignore[no-untyped-def]
-        # The tight create rate applies to POST only; reads use the user rate.
-        throttles = super().get_throttles()
-        if self.request.method != "POST":
-            return [t for t in throttles if t.__class__.__name__ != "ScopedRateThrottle"]
-        return throttles
+        # POST is limited by the (tighter) create rate alone, reads by the user rate alone:
+        # one throttle per request, one cache round trip less.
+        wanted = ScopedRateThrottle if self.request.method == "POST" else UserRateThrottle
+        return [t for t in super().get_throttles() if isinstance(t, wanted)]
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return generation_list(user=self.request.user)
