@@ -10,10 +10,10 @@ from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from genpipe_site.errors import ValidationFailed
+from genpipe_site.throttling import ScopedRateThrottle, UserRateThrottle
 
 from .errors import LegacyPayloadRejected
 from .filters import GenerationFilter

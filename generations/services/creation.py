@@ -191,7 +191,7 @@ def _insert(
         scheduled_at=data.get("scheduled_at"),
         parent=parent,
         retry_count=retry_count,
-        enqueued_at=now,
+        enqueued_at=timezone.now(),  # the task is published when this transaction commits
     )
     GenerationEvent.objects.create(
         generation=generation,
@@ -248,12 +248,13 @@ def generation_create(
     key, force_new = prepared.cache_key, bool(data.get("force_new"))
 
     looked_up = key is not None and not force_new
+    # Repeats are the common case: answer them without a transaction or the slot lock.
+    reused = _reusable(workspace, prepared) if looked_up else None
     with transaction.atomic():
-        reused = None
-        if looked_up:
+        if looked_up and reused is None:
             assert key is not None
             _lock(workspace, key)
-            reused = _reusable(workspace, prepared)
+            reused = _reusable(workspace, prepared)  # again: another request may have won
         if reused is None:
             generation = _insert(
                 workspace=workspace,

@@ -250,24 +250,20 @@ def test_oversized_body_is_400(api):
     assert response.json()["error"]["code"] == "request_rejected"
 
 
-def test_throttled_is_429_with_retry_after(api, settings):
-    from django.core.cache import cache
+def test_throttled_is_429_with_retry_after(api, monkeypatch):
+    from genpipe_site.throttling import ScopedRateThrottle
 
-    cache.clear()
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "generation_create": "2/min"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    from rest_framework.throttling import ScopedRateThrottle
-
-    original = ScopedRateThrottle.THROTTLE_RATES
-    ScopedRateThrottle.THROTTLE_RATES = rates
-    try:
-        for _ in range(2):
-            api.post(URL, create_body(config={"strategy": "always"}), format="json")
-        response = api.post(URL, create_body(), format="json")
-    finally:
-        ScopedRateThrottle.THROTTLE_RATES = original
+    rates = {**ScopedRateThrottle.THROTTLE_RATES, "generation_create": "2/min"}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr("genpipe_site.throttling._now", lambda: 1_800_000_030.0)
+    for _ in range(2):
+        assert (
+            api.post(URL, create_body(config={"strategy": "always"}), format="json").status_code
+            == 201
+        )
+    response = api.post(URL, create_body(), format="json")
     assert_envelope(response, 429, "throttled")
-    assert int(response["Retry-After"]) > 0
+    assert response["Retry-After"] == "30"  # the rest of the fixed one-minute window
     assert api.get(URL).status_code == 200  # reads are not limited by the create rate
 
 
