@@ -1,0 +1,1 @@
+"""Bench-only Django site: the product's URLs plus two ceiling endpoints."""

@@ -1,0 +1,886 @@
+"""One-shot genpipe benchmark: start the stack, run every scenario, write RESULTS.md.
+
+    .venv/bin/python bench/run.py [--duration 10] [--warmup 2] [--concurrency 8] ...
+
+Starts gunicorn (gthread, 2 workers x 4 threads) on the bench settings and a prefork Celery
+worker against PostgreSQL + Redis, measures the ceilings and the product endpoints in the
+same run, and always stops what it started (process groups), also on Ctrl-C or an error.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.load import (  # noqa: E402  (needs ROOT on sys.path)
+    ScenarioSpec,
+    Target,
+    cache_hit_params,
+    latency_summary,
+    run_scenario,
+)
+
+OUT_DIR = BENCH_DIR / "out"
+RESULTS_MD = BENCH_DIR / "RESULTS.md"
+RESULTS_JSON = OUT_DIR / "results.json"
+SETTINGS_MODULE = "bench.bench_site.settings"
+WORKSPACE = "bench"
+CEILING_WORKSPACE = "bench-ceiling"
+GUNICORN_WORKERS, GUNICORN_THREADS = 2, 4
+CELERY_CONCURRENCY = 2
+ACTIVE = ("pending", "processing")
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+class Stack:
+    """Processes started by the harness; each leads its own process group."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs: dict[str, Path] = {}
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = OUT_DIR / f"{name}.log"
+        with log.open("wb") as handle:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # own process group: killpg reaches the children
+            )
+        self.procs[name], self.logs[name] = proc, log
+        return proc
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.tail(name)}")
+
+    def tail(self, name: str, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.logs[name].read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in self.procs.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for proc in self.procs.values():
+            # The leader may be gone while children linger: always sweep the group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        self.procs.clear()
+
+
+def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- environment --------------------------------------------------------------------------
+
+
+def bench_env(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    python_path = [str(ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env.update(
+        DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
+        DATABASE_URL=args.database_url,
+        REDIS_URL=args.redis_url,
+        CELERY_BROKER_URL=args.broker_url,
+        GENPIPE_THROTTLE_USER=args.throttle_rate,
+        GENPIPE_THROTTLE_CREATE=args.throttle_rate,
+        DJANGO_DEBUG="0",
+        PYTHONPATH=os.pathsep.join(dict.fromkeys(python_path)),
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    return env
+
+
+def database_ensure(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"created database {name}")
+
+
+def redis_flush(*urls: str) -> None:
+    import redis
+
+    for url in urls:
+        redis.Redis.from_url(url).flushdb()
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def django_setup(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def data_prepare() -> int:
+    """Empty the bench database's generations, tame the sandbox; the ceiling workspace id."""
+    from django.db import connection
+
+    from generations.models import Generation, Provider, Workspace
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'TRUNCATE TABLE "{Generation._meta.db_table}" CASCADE')
+    provider = Provider.objects.get(id="sandbox")
+    provider.settings = {**(provider.settings or {}), "latency_ms": 0, "failure_rate": 0}
+    provider.enabled = True
+    provider.save()
+    ceiling, _ = Workspace.objects.get_or_create(
+        slug=CEILING_WORKSPACE, defaults={"name": "Bench ceiling"}
+    )
+    connection.close()
+    return int(ceiling.pk)
+
+
+def active_count() -> int:
+    from django.db import connection
+
+    from generations.models import Generation
+
+    count = Generation.objects.filter(workspace__slug=WORKSPACE, status__in=ACTIVE).count()
+    connection.close()
+    return count
+
+
+def wait_drained(timeout_s: float = 180.0) -> dict[str, float]:
+    """Wait until the worker has finished every bench generation."""
+    started = time.monotonic()
+    backlog = active_count()
+    while True:
+        left = active_count()
+        if left == 0:
+            return {"backlog": backlog, "drain_s": time.monotonic() - started}
+        if time.monotonic() - started > timeout_s:
+            raise RuntimeError(f"{left} generations still pending/processing after {timeout_s}s")
+        time.sleep(0.1)
+
+
+def row_timings(ids: list[str]) -> dict[str, Any]:
+    """Server-side view of POST → completed, from the rows' own timestamps."""
+    from django.db import connection
+
+    from generations.models import Generation
+
+    rows = list(
+        Generation.objects.filter(id__in=ids).values(
+            "status", "created_at", "started_at", "completed_at"
+        )
+    )
+    connection.close()
+    done = [r for r in rows if r["status"] == "completed" and r["completed_at"]]
+
+    def ms(a: datetime | None, b: datetime | None) -> float:
+        assert a is not None and b is not None
+        return (b - a).total_seconds() * 1000
+
+    return {
+        "rows": len(rows),
+        "completed": len(done),
+        "created_to_completed": latency_summary(
+            [ms(r["created_at"], r["completed_at"]) for r in done]
+        ),
+        "created_to_started": latency_summary(
+            [ms(r["created_at"], r["started_at"]) for r in done if r["started_at"]]
+        ),
+        "started_to_completed": latency_summary(
+            [ms(r["started_at"], r["completed_at"]) for r in done if r["started_at"]]
+        ),
+    }
+
+
+# --- HTTP helpers (setup only; the measured traffic goes through bench.load) ---------------
+
+
+def http_call(
+    port: int, token: str, method: str, path: str, body: Any = None
+) -> tuple[int, dict[str, Any]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        payload = json.dumps(body).encode() if body is not None else None
+        conn.request(method, path, body=payload, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        doc = json.loads(raw) if raw else {}
+    except ValueError:
+        doc = {"raw": raw[:500].decode(errors="replace")}
+    return response.status, doc if isinstance(doc, dict) else {"value": doc}
+
+
+def wait_http(stack: Stack, port: int, token: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            status, doc = http_call(port, token, "GET", "/bench/noop")
+            if status == 200 and doc == {"ok": True}:
+                return
+            if status not in (502, 503):
+                raise RuntimeError(f"/bench/noop answered {status}: {doc}")
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn not ready after {timeout_s}s:\n{stack.tail('gunicorn')}")
+
+
+def warm_create(stack: Stack, port: int, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Create the cache-hit body once and wait for the worker to complete it.
+
+    Doubles as the readiness check of the Celery worker.
+    """
+    status, doc = http_call(port, token, "POST", "/api/v1/generations", body)
+    if status not in (200, 201):
+        raise RuntimeError(f"warm-up create answered {status}: {doc}")
+    gen_id = doc["id"]
+    deadline = time.monotonic() + 90
+    while doc.get("status") != "completed":
+        stack.check_alive()
+        if doc.get("status") in ("failed", "cancelled"):
+            raise RuntimeError(f"warm-up generation ended {doc.get('status')}: {doc}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"worker did not complete the warm-up:\n{stack.tail('celery')}")
+        time.sleep(0.1)
+        status, doc = http_call(port, token, "GET", f"/api/v1/generations/{gen_id}")
+        if status != 200:
+            raise RuntimeError(f"GET of the warm-up generation answered {status}: {doc}")
+    return doc
+
+
+# --- CPU accounting -----------------------------------------------------------------------
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> Iterator[tuple[int, str, int, float]]:
+    """(pid, comm, pgrp, cpu seconds incl. reaped children) of every readable process."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        # fields[0] is state (field 3): pgrp is field 5, utime..cstime are fields 14..17
+        ticks = sum(int(v) for v in fields[11:15])
+        yield int(entry.name), comm, int(fields[2]), ticks / CLK_TCK
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def _machine_jiffies() -> tuple[float, float, float]:
+    """(busy, total, steal) jiffies of the machine; steal (the hypervisor ran someone else)
+    counts as busy, like any CPU this benchmark did not get."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return float(sum(values[:8]) - idle), float(sum(values[:8])), float(values[7])
+
+
+COMPONENTS = ("gunicorn", "celery", "postgres", "redis", "client")
+
+
+class CpuProbe:
+    """CPU seconds per component between the edges of a scenario's measured window.
+
+    ``postgres`` counts only the backends connected to the bench database (persistent
+    connections, so they live through the window); ``other`` is every busy CPU second of
+    the machine that none of the components account for: other tenants of the box, and
+    PostgreSQL/kernel background work.
+    """
+
+    def __init__(self, stack: Stack, database: str) -> None:
+        self.stack = stack
+        self.database = database
+        self.snapshots: dict[str, dict[str, dict[int, float]]] = {}
+
+    def snapshot(self, client_pids: list[int]) -> dict[str, dict[int, float]]:
+        """CPU seconds per component and pid (pid 0 holds the machine's busy/total)."""
+        groups = {
+            "gunicorn": self.stack.procs["gunicorn"].pid,
+            "celery": self.stack.procs["celery"].pid,
+        }
+        out: dict[str, dict[int, float]] = {name: {} for name in COMPONENTS}
+        for pid, comm, pgrp, cpu in _proc_stats():
+            for name, group in groups.items():
+                if pgrp == group:
+                    out[name][pid] = cpu
+            if comm.startswith("postgres"):
+                if f" {self.database} " in _cmdline(pid):
+                    out["postgres"][pid] = cpu
+            elif comm.startswith("redis-server"):
+                out["redis"][pid] = cpu
+            if pid in client_pids:
+                out["client"][pid] = cpu
+        busy, total, steal = _machine_jiffies()
+        out["machine_busy"], out["machine_total"] = {0: busy / CLK_TCK}, {0: total / CLK_TCK}
+        out["machine_steal"] = {0: steal / CLK_TCK}
+        return out
+
+    def hook(self, edge: str, client_pids: list[int]) -> None:
+        self.snapshots[edge] = self.snapshot(client_pids)
+
+    def delta(self, requests: int) -> dict[str, Any]:
+        start, end = self.snapshots["start"], self.snapshots["end"]
+        # Per pid: a process born inside the window counts from zero; one that died inside
+        # it (e.g. a PostgreSQL backend closed at CONN_MAX_AGE) loses its last slice.
+        diff = {k: sum(cpu - start[k].get(pid, 0.0) for pid, cpu in end[k].items()) for k in end}
+        total = diff.pop("machine_total")
+        busy = diff.pop("machine_busy")
+        steal = diff.pop("machine_steal")
+        diff["other"] = max(0.0, busy - sum(diff[k] for k in COMPONENTS))
+        per = max(requests, 1)
+        return {
+            "cpu_s": diff,
+            "machine_busy_pct": 100 * busy / total if total else 0.0,
+            "other_pct": 100 * diff["other"] / total if total else 0.0,
+            "steal_pct": 100 * steal / total if total else 0.0,
+            "gunicorn_ms_per_req": 1000 * diff["gunicorn"] / per,
+            "stack_ms_per_req": 1000 * sum(diff[k] for k in COMPONENTS if k != "client") / per,
+        }
+
+
+# --- environment report -------------------------------------------------------------------
+
+
+def environment(args: argparse.Namespace) -> dict[str, Any]:
+    import celery
+    import django
+    import gunicorn
+    import redis
+    import rest_framework
+    from django.db import connection
+
+    cpu_model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu_model = line.split(":", 1)[1].strip()
+            break
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg_version = cursor.fetchone()[0]
+    connection.close()
+    redis_version = redis.Redis.from_url(args.redis_url).info("server").get("redis_version")
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "host": platform.node(),
+        "kernel": platform.release(),
+        "cpu_model": cpu_model,
+        "cores": os.cpu_count(),
+        "mem_gb": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "drf": rest_framework.VERSION,
+        "celery": celery.__version__,
+        "gunicorn": gunicorn.__version__,
+        "postgresql": pg_version,
+        "redis": redis_version,
+        "gunicorn_flags": (
+            f"-k gthread --workers {GUNICORN_WORKERS} --threads {GUNICORN_THREADS} "
+            "--bind 127.0.0.1:<free port>"
+        ),
+        "celery_flags": f"worker --pool=prefork --concurrency={CELERY_CONCURRENCY} -Q celery",
+        "throttle_rate": args.throttle_rate,
+        "git_head": _git_head(),
+    }
+
+
+def _git_head() -> str:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return f"{head}{' (+uncommitted changes)' if dirty else ''}"
+    return "unknown"
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def _f(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "-"
+    return f"{a / b:.3f}"
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    env, cfg, sc = results["environment"], results["config"], results["scenarios"]
+    lines = [
+        "# genpipe benchmark results",
+        "",
+        "Generated by `bench/run.py` (overwritten on every run; raw data in "
+        "`bench/out/results.json`). Read the **ratios**, not the absolute numbers: both "
+        "sides of each ratio were measured in this run, on this machine. See bench/README.md.",
+        "",
+        "## Environment",
+        "",
+        f"- Date: {env['date']}; git: `{env['git_head']}`",
+        f"- CPU: {env['cpu_model']}, {env['cores']} cores, {env['mem_gb']} GB RAM; "
+        f"kernel {env['kernel']}",
+        f"- Python {env['python']}, Django {env['django']}, DRF {env['drf']}, "
+        f"Celery {env['celery']}, gunicorn {env['gunicorn']}",
+        f"- PostgreSQL {env['postgresql']}, Redis {env['redis']} (both local, same machine)",
+        f"- gunicorn `{env['gunicorn_flags']}`; Celery `{env['celery_flags']}`",
+        f"- Throttles `GENPIPE_THROTTLE_USER` = `GENPIPE_THROTTLE_CREATE` = "
+        f"`{env['throttle_rate']}`; `DJANGO_DEBUG=0`",
+        "- **The load generator runs on the same machine** (closed loop, "
+        f"{cfg['procs']} process(es), `http.client` keep-alive): it competes with the "
+        "server for the same cores, so absolute numbers understate a dedicated server.",
+        f"- Each scenario: {cfg['warmup']:g} s warm-up (discarded) + {cfg['duration']:g} s "
+        "measured; errors are counted over warm-up too.",
+        "",
+        "## Throughput and latency",
+        "",
+        "| scenario | conc. | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | "
+        "machine busy % | foreign CPU % | steal % | gunicorn CPU ms/req | "
+        "stack CPU ms/req |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in sc.items():
+        lat, cpu = r["latency"], r.get("cpu", {})
+        lines.append(
+            f"| {name} | {r['spec']['concurrency']} | {_f(r['rps'])} | {_f(lat.get('p50_ms'), 2)}"
+            f" | {_f(lat.get('p95_ms'), 2)} | {_f(lat.get('p99_ms'), 2)} | "
+            f"{_f(lat.get('max_ms'), 1)} | {r['errors']} | "
+            f"{_f(cpu.get('machine_busy_pct'), 0)} | {_f(cpu.get('other_pct'), 0)} | "
+            f"{_f(cpu.get('steal_pct'), 0)} | "
+            f"{_f(cpu.get('gunicorn_ms_per_req'), 2)} | {_f(cpu.get('stack_ms_per_req'), 2)} |"
+        )
+    lines += [
+        "",
+        "`req/s` counts successful requests completing inside the measured window "
+        "(post_to_completed: POST→completed operations, each with its polling GETs). CPU "
+        "columns come from `/proc` over the same window. `foreign CPU %` is busy CPU of the "
+        "machine that neither the stack nor the client used (other processes on the box, "
+        "PostgreSQL background work, hypervisor steal); `steal %` is the hypervisor's share "
+        "alone, as the guest kernel reports it (not always a subset of the former): when either "
+        "is high, the run was disturbed and req/s ratios are less trustworthy than the CPU "
+        "ratios. `stack CPU ms/req` = "
+        "gunicorn + Celery worker + the bench database's PostgreSQL backends + Redis, per "
+        "request of the window; unlike req/s it does not depend on how many cores were free.",
+        "",
+        "## Ratios to the ceilings (same run)",
+        "",
+        "| ratio | value |",
+        "|---|---:|",
+    ]
+
+    def rps(name: str) -> float | None:
+        return sc[name]["rps"] if name in sc else None
+
+    def p50(name: str) -> float | None:
+        return sc[name]["latency"].get("p50_ms") if name in sc else None
+
+    def cpu_req(name: str, key: str) -> float | None:
+        return sc[name].get("cpu", {}).get(key) if name in sc else None
+
+    pairs = [
+        ("create_cold", "ceiling_noop"),
+        ("create_cache_hit", "ceiling_noop"),
+        ("create_cold", "ceiling_insert"),
+        ("create_cache_hit", "ceiling_insert"),
+        ("ceiling_insert", "ceiling_noop"),
+    ]
+    for a, b in pairs:
+        if a in sc and b in sc:
+            lines.append(f"| {a} req/s ÷ {b} req/s | {_ratio(rps(a), rps(b))} |")
+    for key, label in (("gunicorn_ms_per_req", "gunicorn"), ("stack_ms_per_req", "stack")):
+        for a, b in pairs[:3]:
+            if a in sc and b in sc:
+                lines.append(
+                    f"| {a} {label} CPU/req ÷ {b} {label} CPU/req | "
+                    f"{_ratio(cpu_req(a, key), cpu_req(b, key))} |"
+                )
+    if "ceiling_noop" in sc and "ceiling_noop_recheck" in sc:
+        lines.append(
+            "| drift check: ceiling_noop_recheck req/s ÷ ceiling_noop req/s | "
+            f"{_ratio(rps('ceiling_noop_recheck'), rps('ceiling_noop'))} |"
+        )
+    foreign = max(
+        (
+            max(r.get("cpu", {}).get("other_pct", 0.0), r.get("cpu", {}).get("steal_pct", 0.0))
+            for r in sc.values()
+        ),
+        default=0.0,
+    )
+    lines += [
+        "",
+        "req/s ratios: higher = the product keeps more of the ceiling's throughput. CPU/req "
+        "ratios: how many times the ceiling's CPU one request costs (higher = more expensive).",
+    ]
+    if foreign > 20:
+        lines += [
+            "",
+            f"**Noise warning**: up to {foreign:.0f}% of the machine's CPU went to processes "
+            "outside the benchmark (or hypervisor steal) during a measured window; req/s "
+            "ratios are disturbed by it, CPU/req ratios much less. Re-run on a quiet machine "
+            "to compare req/s.",
+        ]
+    lines += ["", "| p50 delta vs ceiling_noop | ms |", "|---|---:|"]
+    base = p50("ceiling_noop")
+    for name in sc:
+        if name != "ceiling_noop" and base is not None and p50(name) is not None:
+            lines.append(f"| {name} | {p50(name) - base:+.2f} |")  # type: ignore[operator]
+
+    hit = sc.get("create_cache_hit")
+    if hit:
+        tags = ", ".join(f"`{k}`: {v}" for k, v in sorted(hit["tag_counts"].items())) or "none"
+        lines += [
+            "",
+            "## create_cache_hit reuse",
+            "",
+            f"Responses over the whole run (warm-up included) by `reused`: {tags}; "
+            f"status codes: {hit['status_counts']}.",
+        ]
+    cold = sc.get("create_cold")
+    if cold:
+        drain = cold.get("drain", {})
+        lines += [
+            "",
+            "## create_cold backlog",
+            "",
+            f"The worker ran during create_cold (it is part of the product). At the end of "
+            f"the scenario {drain.get('backlog', '-')} generations were still pending/processing; "
+            f"the worker drained them in {_f(drain.get('drain_s'), 1)} s before the next "
+            "scenario started.",
+        ]
+    p2c = [n for n in sc if n.startswith("post_to_completed")]
+    if p2c:
+        lines += [
+            "",
+            "## POST → completed",
+            "",
+            "Client view: POST, then GET every "
+            f"{cfg['poll_interval'] * 1000:g} ms until `status == completed`. Row view: "
+            "`completed_at - created_at` (and its split at `started_at`, i.e. queue wait vs "
+            "worker time) of the same generations.",
+            "",
+            "| scenario | view | n | p50 ms | p95 ms | p99 ms | max ms | mean polls |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name in p2c:
+            r = sc[name]
+            views = [("client POST→completed", r["latency"], _f(r["polls_mean"], 1))]
+            rows = r.get("rows", {})
+            for label, key in (
+                ("rows created→completed", "created_to_completed"),
+                ("rows created→started (queue)", "created_to_started"),
+                ("rows started→completed (worker)", "started_to_completed"),
+            ):
+                if key in rows:
+                    views.append((label, rows[key], ""))
+            for label, lat, polls in views:
+                lines.append(
+                    f"| {name} | {label} | {lat.get('n', 0)} | {_f(lat.get('p50_ms'), 2)} | "
+                    f"{_f(lat.get('p95_ms'), 2)} | {_f(lat.get('p99_ms'), 2)} | "
+                    f"{_f(lat.get('max_ms'), 1)} | {polls} |"
+                )
+    errors = {n: r["error_samples"] for n, r in sc.items() if r["errors"]}
+    lines += ["", "## Errors", ""]
+    if not errors:
+        lines.append("None: every request of every scenario got the expected answer.")
+    for name, samples in errors.items():
+        lines.append(f"- **{name}**: {sc[name]['errors']} errors, e.g.")
+        for s in samples:
+            lines.append(f"  - `{s['status']}` {s['error'][:200]}")
+    lines += [
+        "",
+        "## CPU seconds per component during the measured windows",
+        "",
+        "| scenario | gunicorn | celery | postgres (bench DB) | redis | client | foreign |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in sc.items():
+        cpu = r.get("cpu", {}).get("cpu_s", {})
+        lines.append(
+            f"| {name} | {_f(cpu.get('gunicorn'), 2)} | {_f(cpu.get('celery'), 2)} | "
+            f"{_f(cpu.get('postgres'), 2)} | {_f(cpu.get('redis'), 2)} | "
+            f"{_f(cpu.get('client'), 2)} | {_f(cpu.get('other'), 2)} |"
+        )
+    lines += ["", f"Total wall time of the run: {results['wall_s']:.0f} s.", ""]
+    return "\n".join(lines)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+SCENARIOS = (
+    "ceiling_noop",
+    "ceiling_insert",
+    "create_cold",
+    "create_cache_hit",
+    "post_to_completed_c1",
+    "post_to_completed_c4",
+    "ceiling_noop_recheck",
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=2.0, help="discarded seconds")
+    parser.add_argument("--concurrency", type=int, default=8, help="clients, throughput runs")
+    parser.add_argument("--procs", type=int, default=1, help="client processes")
+    parser.add_argument("--p2c-concurrency", type=int, default=4, help="post_to_completed_c4")
+    parser.add_argument("--poll-interval", type=float, default=0.005, help="seconds")
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help=f"comma list from {SCENARIOS}"
+    )
+    parser.add_argument(
+        "--throttle-rate",
+        default="10000000/s",
+        help="DRF throttle rates (per second on purpose: see README)",
+    )
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/genpipe_bench"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
+    parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/4")
+    parser.add_argument("--no-markdown", action="store_true", help="only write results.json")
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="start the stack, print the port/token/ceiling workspace and wait for Ctrl-C "
+        "(drive it with bench/load.py)",
+    )
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = set(chosen) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}")
+    args.scenario_list = [s for s in SCENARIOS if s in chosen]
+    return args
+
+
+def scenario_specs(
+    args: argparse.Namespace, ceiling_ws: int, hit: dict[str, Any]
+) -> dict[str, ScenarioSpec]:
+    def spec(name: str, op: str, concurrency: int, **params: Any) -> ScenarioSpec:
+        return ScenarioSpec(
+            name=name,
+            op=op,
+            concurrency=concurrency,
+            procs=args.procs,
+            duration_s=args.duration,
+            warmup_s=args.warmup,
+            poll_interval_s=args.poll_interval,
+            params=params,
+        )
+
+    c = args.concurrency
+    return {
+        "ceiling_noop": spec("ceiling_noop", "noop", c),
+        "ceiling_noop_recheck": spec("ceiling_noop_recheck", "noop", c),
+        "ceiling_insert": spec("ceiling_insert", "insert", c, workspace_id=ceiling_ws),
+        "create_cold": spec("create_cold", "create_cold", c),
+        "create_cache_hit": spec("create_cache_hit", "create_cache_hit", c, **hit),
+        "post_to_completed_c1": spec("post_to_completed_c1", "post_to_completed", 1),
+        "post_to_completed_c4": spec(
+            "post_to_completed_c4", "post_to_completed", args.p2c_concurrency
+        ),
+    }
+
+
+def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
+    wall = time.monotonic()
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    env = bench_env(args)
+    print("preparing PostgreSQL, Redis, migrations...", flush=True)
+    database_ensure(args.database_url)
+    redis_flush(args.redis_url, args.broker_url)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    django_setup(env)
+    ceiling_ws = data_prepare()
+    token = manage(env, "create_api_token", "bench", "--workspace", WORKSPACE).strip()
+    port = free_port()
+
+    print(f"starting gunicorn on 127.0.0.1:{port} and the Celery worker...", flush=True)
+    stack.start(
+        "gunicorn",
+        [
+            sys.executable,
+            *f"-m gunicorn -k gthread --workers {GUNICORN_WORKERS} --threads {GUNICORN_THREADS}"
+            f" --bind 127.0.0.1:{port} --graceful-timeout 5 genpipe_site.wsgi:application".split(),
+        ],
+        env,
+    )
+    stack.start(
+        "celery",
+        [
+            sys.executable,
+            *["-m", "celery", "-A", "genpipe_site", "worker", "--pool=prefork", "-Q", "celery"],
+            f"--concurrency={CELERY_CONCURRENCY}",
+        ],
+        env,
+    )
+    wait_http(stack, port, token)
+    hit = cache_hit_params()
+    warm = warm_create(stack, port, token, hit["body"])
+    print(f"stack ready (warm-up generation {warm['id']} completed)", flush=True)
+
+    if args.serve:
+        print(
+            f"serving: --port {port} --token {token} --workspace-id {ceiling_ws}\n"
+            f"e.g. {sys.executable} bench/load.py --port {port} --token {token} "
+            f"--workspace-id {ceiling_ws} --scenario create_cold\nCtrl-C stops the stack.",
+            flush=True,
+        )
+        while True:
+            stack.check_alive()
+            time.sleep(1)
+    target = Target("127.0.0.1", port, token)
+    specs = scenario_specs(args, ceiling_ws, hit)
+    results: dict[str, Any] = {
+        "config": {
+            "duration": args.duration,
+            "warmup": args.warmup,
+            "concurrency": args.concurrency,
+            "procs": args.procs,
+            "p2c_concurrency": args.p2c_concurrency,
+            "poll_interval": args.poll_interval,
+            "scenarios": args.scenario_list,
+        },
+        "environment": environment(args),
+        "scenarios": {},
+    }
+    for name in args.scenario_list:
+        spec = specs[name]
+        stack.check_alive()
+        probe = CpuProbe(stack, urlsplit(args.database_url).path.lstrip("/"))
+        result = run_scenario(target, spec, hook=probe.hook)
+        result["cpu"] = probe.delta(result["requests_window"])
+        if spec.op in ("create_cold", "post_to_completed"):
+            result["drain"] = wait_drained()
+        if spec.op == "post_to_completed":
+            result["rows"] = row_timings(result["generation_ids"])
+        results["scenarios"][name] = result
+        lat = result["latency"]
+        print(
+            f"{name:<22} {result['rps']:8.1f} req/s  p50 {lat.get('p50_ms', 0):7.2f} ms  "
+            f"p95 {lat.get('p95_ms', 0):7.2f} ms  p99 {lat.get('p99_ms', 0):7.2f} ms  "
+            f"errors {result['errors']}",
+            flush=True,
+        )
+        for sample in result["error_samples"]:
+            print(f"    error {sample['status']}: {sample['error'][:200]}", flush=True)
+    stack.check_alive()
+    results["wall_s"] = time.monotonic() - wall
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    # Also when started from a non-interactive shell with "&", which ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stack = Stack()
+    try:
+        results = run(args, stack)
+    except KeyboardInterrupt:
+        print("interrupted: stopping the stack", file=sys.stderr)
+        return 130
+    finally:
+        stack.stop()
+    RESULTS_JSON.write_text(json.dumps(results, indent=2, default=str))
+    if not args.no_markdown:
+        RESULTS_MD.write_text(render_markdown(results))
+    print(f"wrote {RESULTS_JSON.relative_to(ROOT)}", flush=True)
+    if not args.no_markdown:
+        print(f"wrote {RESULTS_MD.relative_to(ROOT)}", flush=True)
+    errors = sum(r["errors"] for r in results["scenarios"].values())
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
