@@ -28,7 +28,13 @@ from .serializers import (
     ValidationResultSerializer,
     snake_case_keys,
 )
-from .services.creation import CreateOutcome, generation_create, generation_retry, request_prepare
+from .services.creation import (
+    CreateOutcome,
+    generation_create,
+    generation_retry,
+    request_prepare,
+    validation_record,
+)
 from .services.idempotency import generation_create_idempotent
 from .services.lifecycle import generation_cancel
 from .services.social import social_map
@@ -167,6 +173,7 @@ class GenerationValidateApi(APIView):
         workspace = workspace_resolve(user=request.user, workspace_id=data.get("workspace_id"))
         with transaction.atomic():
             prepared = request_prepare(workspace=workspace, data=data)
+        validation_record(prepared.report, source="validate")
         report = prepared.report.as_dict()
         if prepared.report.valid:
             report["cache_key"] = prepared.cache_key

@@ -314,3 +314,47 @@ def operation_report(
     stats = telemetry_stats(scope="operation", ident=operation_type, now=now, source=source)
     limits = thresholds(getattr(settings, "TELEMETRY_HEALTH", {}) or {})
     return {"operation_type": operation_type, **stats.as_dict(limits)}
+
+
+def telemetry_series(
+    *, scope: str, ident: str, hours: int = 24, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Hourly completed/failed/cancelled counts, oldest first (for the dashboard charts)."""
+    now = now or timezone.now()
+    starts = [
+        (now - timedelta(hours=i)).replace(minute=0, second=0, microsecond=0)
+        for i in reversed(range(hours))
+    ]
+    client = telemetry_client()
+    rows: list[dict[str, str]] | None = None
+    if client is not None:
+        try:
+            pipe = client.pipeline(transaction=False)
+            for start in starts:
+                pipe.hgetall(keys.hour_bucket(scope, ident, start))
+            rows = pipe.execute()
+        except Exception as exc:
+            count_failure("series read", exc)
+    if rows is None:
+        from django.db.models.functions import TruncHour
+
+        lookup = {"provider_id": ident} if scope == "provider" else {"operation_type": ident}
+        grouped = (
+            Generation.objects.filter(**lookup, completed_at__gte=starts[0])
+            .annotate(hour=TruncHour("completed_at"))
+            .values("hour", "status")
+            .annotate(n=Count("id"))
+        )
+        by_hour: dict[datetime, dict[str, str]] = {}
+        for row in grouped:
+            by_hour.setdefault(row["hour"], {})[row["status"]] = str(row["n"])
+        rows = [by_hour.get(start, {}) for start in starts]
+    return [
+        {
+            "hour": start,
+            "completed": int(raw.get("completed") or 0),
+            "failed": int(raw.get("failed") or 0),
+            "cancelled": int(raw.get("cancelled") or 0),
+        }
+        for start, raw in zip(starts, rows, strict=True)
+    ]

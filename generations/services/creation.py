@@ -21,6 +21,7 @@ from caching.services import (
 )
 from caching.stats import cache_stats_record
 from genpipe_site.errors import ValidationFailed
+from telemetry.validation import validation_outcome_record
 
 from ..errors import InvalidTransition
 from ..models import Generation, GenerationEvent, Provider, Status, Workspace
@@ -111,6 +112,19 @@ def request_prepare(*, workspace: Workspace, data: Mapping[str, Any]) -> Prepare
         )
     return PreparedRequest(
         data, provider, operation_type, social, prompt, canonical, digest, key, report
+    )
+
+
+def validation_record(report: ValidationReport, *, source: str) -> None:
+    """Count a validation outcome for the validation health view (never raises)."""
+    validation_outcome_record(
+        source=source,
+        valid=report.valid,
+        codes={
+            "error": [i.code for i in report.errors],
+            "warning": [i.code for i in report.warnings],
+            "suggestion": [i.code for i in report.suggestions],
+        },
     )
 
 
@@ -243,6 +257,7 @@ def generation_create(
     """
     now = now or timezone.now()
     prepared = request_prepare(workspace=workspace, data=data)
+    validation_record(prepared.report, source="create")
     prepared.report.raise_if_invalid()
     parent = parent or _parent(workspace, data.get("parent_generation_id"))
     key, force_new = prepared.cache_key, bool(data.get("force_new"))
