@@ -19,15 +19,30 @@ from genpipe_site.celery import app as celery_app
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def _browser_available() -> bool:
+    import importlib.util
+    import shutil
+
+    has_driver = importlib.util.find_spec("playwright") is not None
+    has_chromium = bool(
+        os.environ.get("GENPIPE_CHROMIUM") or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
+    return has_driver and has_chromium
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     have = {
         "redis": bool(settings.REDIS_URL),
         "postgres": settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        "browser": _browser_available(),
     }
     for marker, available in have.items():
         needed = any(marker in item.keywords for item in items)
         if needed and not available and IN_CI:
-            raise pytest.UsageError(f"CI requires {marker}: set REDIS_URL and DATABASE_URL")
+            raise pytest.UsageError(
+                f"CI requires {marker}: REDIS_URL, DATABASE_URL and Chromium must be available"
+            )
     for item in items:
         for marker, available in have.items():
             if marker in item.keywords and not available:
