@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -416,24 +417,30 @@ class CpuProbe:
 # --- environment report -------------------------------------------------------------------
 
 
-def environment(args: argparse.Namespace) -> dict[str, Any]:
+def environment(args: argparse.Namespace, with_db: bool, load_avg: str) -> dict[str, Any]:
+    """Versions and machine; ``with_db``: Django is set up on the bench database (the
+    HTTP scenarios), otherwise PostgreSQL is not touched."""
     import celery
     import django
     import gunicorn
     import redis
     import rest_framework
-    from django.db import connection
 
     cpu_model = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
             cpu_model = line.split(":", 1)[1].strip()
             break
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        pg_version = cursor.fetchone()[0]
-    connection.close()
-    redis_version = redis.Redis.from_url(args.redis_url).info("server").get("redis_version")
+    pg_version = "not used"
+    if with_db:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            pg_version = cursor.fetchone()[0]
+        connection.close()
+    redis_url = args.redis_url if with_db else args.telemetry_redis_url
+    redis_version = redis.Redis.from_url(redis_url).info("server").get("redis_version")
     mem_kb = next(
         int(line.split()[1])
         for line in Path("/proc/meminfo").read_text().splitlines()
@@ -453,6 +460,8 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
         "gunicorn": gunicorn.__version__,
         "postgresql": pg_version,
         "redis": redis_version,
+        "redis_py": redis.__version__,
+        "load_avg_start": load_avg,
         "gunicorn_flags": (
             f"-k gthread --workers {GUNICORN_WORKERS} --threads {GUNICORN_THREADS} "
             "--bind 127.0.0.1:<free port>"
@@ -510,16 +519,213 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"- CPU: {env['cpu_model']}, {env['cores']} cores, {env['mem_gb']} GB RAM; "
         f"kernel {env['kernel']}",
         f"- Python {env['python']}, Django {env['django']}, DRF {env['drf']}, "
-        f"Celery {env['celery']}, gunicorn {env['gunicorn']}",
+        f"Celery {env['celery']}, gunicorn {env['gunicorn']}, redis-py {env['redis_py']}",
         f"- PostgreSQL {env['postgresql']}, Redis {env['redis']} (both local, same machine)",
-        f"- gunicorn `{env['gunicorn_flags']}`; Celery `{env['celery_flags']}`",
-        f"- Throttles `GENPIPE_THROTTLE_USER` = `GENPIPE_THROTTLE_CREATE` = "
-        f"`{env['throttle_rate']}`; `DJANGO_DEBUG=0`",
-        "- **The load generator runs on the same machine** (closed loop, "
-        f"{cfg['procs']} process(es), `http.client` keep-alive): it competes with the "
-        "server for the same cores, so absolute numbers understate a dedicated server.",
-        f"- Each scenario: {cfg['warmup']:g} s warm-up (discarded) + {cfg['duration']:g} s "
-        "measured; errors are counted over warm-up too.",
+    ]
+    if env.get("load_avg_start"):
+        lines.append(f"- Load average (1/5/15 min) when the run started: {env['load_avg_start']}")
+    if sc:
+        lines += [
+            f"- gunicorn `{env['gunicorn_flags']}`; Celery `{env['celery_flags']}`",
+            f"- Throttles `GENPIPE_THROTTLE_USER` = `GENPIPE_THROTTLE_CREATE` = "
+            f"`{env['throttle_rate']}`; `DJANGO_DEBUG=0`",
+            "- **The load generator runs on the same machine** (closed loop, "
+            f"{cfg['procs']} process(es), `http.client` keep-alive): it competes with the "
+            "server for the same cores, so absolute numbers understate a dedicated server.",
+            f"- Each scenario: {cfg['warmup']:g} s warm-up (discarded) + {cfg['duration']:g} s "
+            "measured; errors are counted over warm-up too.",
+        ]
+        lines += _render_http(results)
+    if "telemetry" in results:
+        lines += render_telemetry(results["telemetry"])
+    lines += ["", f"Total wall time of the run: {results['wall_s']:.0f} s.", ""]
+    return "\n".join(lines)
+
+
+def _verdict(value: bool | None) -> str:
+    return {True: "**PASS**", False: "**FAIL**", None: "not measured"}[value]
+
+
+def _trips(counts: dict[str, int]) -> str:
+    """{"1": 20000} -> "1"; mixed -> "1 (19990 calls), 2 (10 calls)"."""
+    if len(counts) == 1:
+        return str(next(iter(counts)))
+    ordered = sorted(counts.items(), key=lambda kv: int(kv[0]))
+    return ", ".join(f"{k} ({v} calls)" for k, v in ordered)
+
+
+def render_telemetry(tm: dict[str, Any]) -> list[str]:
+    lines = ["", "## Telemetry", ""]
+    cfg = tm.get("config", {})
+    if "events" not in tm:
+        lines.append("The telemetry micro-benchmarks produced no result:")
+        lines += [f"- {error}" for error in tm.get("errors", [])]
+        return lines
+    floor, events, reads = tm["floor"], tm["events"], tm.get("percentiles", {})
+    ping50, ping_mean = floor["ping"]["p50_us"], floor["ping"]["mean_us"]
+    lines += [
+        "In-process micro-benchmarks of the telemetry module (`bench/telemetry_bench.py`, run "
+        "before the stack starts), against the same Redis server on its own database "
+        f"`{cfg.get('redis_url')}` (flushed at start and end), through the product's own "
+        "client `telemetry.store.telemetry_client()` (redis-py, pure-Python reply parser: "
+        f"hiredis is not installed; socket timeout {cfg.get('socket_timeout_s')} s). Times "
+        "are wall-clock per call, nearest-rank percentiles. The floor is one `PING` on the "
+        "same client: no Redis call can cost less from this process, so `÷ PING` is what "
+        "an operation costs in round-trip units.",
+        "",
+        "### Targets",
+        "",
+        "| target | rule | measured | result |",
+        "|---|---|---|---|",
+    ]
+    for t in tm.get("targets", []):
+        lines.append(f"| {t['target']} | {t['rule']} | {t['measured']} | {_verdict(t['pass'])} |")
+    lines += [
+        "",
+        "### Floor: one round trip on the telemetry client",
+        "",
+        "| call | n | mean µs | p50 µs | p95 µs | p99 µs | round trips/call |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, label in (("ping", "`PING`"), ("evalsha_noop", "`EVALSHA` of `return 1`")):
+        f = floor[name]
+        lines.append(
+            f"| {label} | {f['n']:.0f} | {f['mean_us']:.1f} | {f['p50_us']:.1f} | "
+            f"{_f(f.get('p95_us'))} | {_f(f.get('p99_us'))} | {_trips(f['round_trips'])} |"
+        )
+    lines += [
+        "",
+        "### Cost per recorded event",
+        "",
+        f"`telemetry_record_attempt` and `telemetry_record_terminal`, {cfg.get('events')} "
+        "calls each after a warm-up, provider `sandbox`, operation `dialogue`, "
+        "`at=timezone.now()` (built outside the timed call). Attempts: 95 % succeeded with "
+        "tokens and a `Decimal` cost, 5 % failed (error hash + index, no tokens). Terminals: "
+        "unique generation ids, 93 % completed and 5 % failed (with a latency sample), 2 % "
+        "cancelled (no sample).",
+        "",
+        "| event | n | mean µs | p50 µs | p95 µs | p99 µs | max µs | p50 ÷ PING p50 | "
+        "mean ÷ PING mean | round trips/event | client commands/event | Redis commands/event "
+        "(expected) | script time in Redis µs/event | client CPU µs/event | payload bytes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind, e in events.items():
+        lat = e["latency"]
+        server_us = e["server_script_us_per_event"]
+        lines.append(
+            f"| {kind} | {e['n']} | {lat['mean_us']:.1f} | {lat['p50_us']:.1f} | "
+            f"{_f(lat.get('p95_us'))} | {_f(lat.get('p99_us'))} | {lat['max_us']:,.0f} | "
+            f"{lat['p50_us'] / ping50:.2f} | {lat['mean_us'] / ping_mean:.2f} | "
+            f"{_trips(e['round_trips'])} | {_trips(e['client_commands'])} | "
+            f"{e['server_commands_per_event']:.2f} ({e['server_commands_expected_per_event']:.2f})"
+            f" | {_f(server_us, 1)} | {e['client_cpu_us_per_event']:.0f} | "
+            f"{e['payload_bytes_mean']:,.0f} |"
+        )
+    lines += [
+        "",
+        "Round trips and client commands are counted on the client (wrapped "
+        "`execute_command` and `send_packed_command`), for every event; the column shows the "
+        "value every event had, or the distribution. Redis commands are `INFO commandstats` "
+        "deltas over the measured loop (commands run inside the Lua script included), next to "
+        "the count expected from the payloads actually sent; `script time in Redis` is the "
+        "`EVALSHA` time from the same deltas. Client CPU is the benchmark process over the "
+        "whole loop (argument building included), divided by the events.",
+    ]
+    lines += [
+        "",
+        "Where an event's time goes (p50 µs; the same calls split in two, "
+        f"{cfg.get('decompose_n')} calls each): **Python** = the recording function with "
+        "`run_script` replaced by a no-op (keys, payload, JSON); **Redis call** = "
+        "`run_script` alone replaying payloads the measured loop sent (the round trip, the "
+        "script, the reply). The halves need not add up to the event: on the 2-core VM the "
+        "harness was built on, the same Redis call costs clearly more when other Python work "
+        "runs just before it (as inside an event) than back to back (as in the replay), "
+        "through caches and CPU wake-ups. Read them as the relative weight of the two parts.",
+        "",
+        "| event | event p50 µs | Python p50 µs | Redis call p50 µs | PING p50 µs | "
+        "script time in Redis µs |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for kind, e in events.items():
+        lines.append(
+            f"| {kind} | {e['latency']['p50_us']:.1f} | {e['build_only']['p50_us']:.1f} | "
+            f"{e['redis_call_only']['p50_us']:.1f} | {ping50:.1f} | "
+            f"{_f(e['server_script_us_per_event'], 1)} |"
+        )
+    lines += ["", "Redis commands per event, by command (those a recording call can run):", ""]
+    for kind, e in events.items():
+        by_name = ", ".join(
+            f"{name} {count:.2f}"
+            for name, count in e["server_commands_by_name"].items()
+            if count >= 0.005  # a stray call of another client is no part of an event
+        )
+        lines.append(f"- {kind}: {by_name}")
+    foreign = {k: e["server_commands_foreign"] for k, e in events.items()}
+    if any(foreign.values()):
+        lines += [
+            "",
+            "The counters are server-wide: other clients of the same Redis server ran "
+            + ", ".join(
+                f"{v:.0f} commands during the {k} loop "
+                f"({events[k].get('server_commands_other_names', 0):.0f} of them of kinds no "
+                "event runs)"
+                for k, v in foreign.items()
+            )
+            + "; the client-side counts are exact.",
+        ]
+    lines += [
+        "",
+        "### Percentile reads",
+        "",
+        "Per size N: the latency set of provider `benchN` and its `:at` companion hold N unique "
+        "generation-id members, latency `1 + (i·7919 mod 4999)` ms (values 1..4999 "
+        "repeated, inserted in scrambled order), timestamps within the last 23 h so nothing "
+        "is trimmed; the provider's counters, its 84 minute/hour buckets and 5 error types "
+        'are filled too. Full read = `telemetry_stats(scope="provider", ident=…)`: the '
+        "counters + 84 buckets + error index pipeline, the percentile script, the error "
+        'pipeline. Every answer is checked: `source == "redis"`, N samples, and p50/p95/p99 '
+        "equal to `telemetry.percentiles.percentile` of the same values "
+        f"({cfg.get('reps')} timed reads per column, after 3 warm-ups; the three "
+        "measurements are interleaved). `script time in Redis` is the mean `EVALSHA` time "
+        "from `INFO commandstats` over the percentile-script calls of that size (those of "
+        "the full reads included); the pipeline's Redis time is its 85 `HGETALL` at their "
+        "mean `usec` per call from the same deltas: the rest of the pipeline's time is the "
+        "client (packing 86 commands, parsing about 1,600 reply elements in pure Python).",
+        "",
+        "| samples | fill s | full read p50 ms | full read p95 ms | round trips/full read | "
+        "counters + buckets pipeline alone p50 ms | its Redis time µs | "
+        "percentile script p50 ms | "
+        "percentile script p95 ms | script time in Redis µs | full read p50 ÷ PING p50 | "
+        "expected p50 / p95 / p99 | verified |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for n, r in reads.items():
+        full, script, pipe = r["full_read"], r["script"], r["buckets_pipeline"]
+        expected = " / ".join(_f(v, 0) for v in r["expected"].values())
+        lines.append(
+            f"| {int(n):,} | {r['fill_s']:.1f} | {full['p50_ms']:.2f} | "
+            f"{_f(full.get('p95_ms'), 2)} | {_trips(full['round_trips'])} | "
+            f"{pipe['p50_ms']:.2f} | {_f(r.get('buckets_pipeline_server_us'), 0)} | "
+            f"{script['p50_ms']:.3f} | {_f(script.get('p95_ms'), 3)} | "
+            f"{_f(r['script_server_us'], 1)} | "
+            f"{full['p50_ms'] * 1000 / ping50:.1f} | {expected} | "
+            f"{'yes' if r['verified'] else '**NO**'} |"
+        )
+    lines += ["", "### Telemetry errors", ""]
+    if not tm.get("errors"):
+        lines.append(
+            "None: Redis took every event, and every read answered from Redis with the "
+            "expected figures."
+        )
+    lines += [f"- {error}" for error in tm.get("errors", [])]
+    lines.append("")
+    lines.append(f"Wall time of the telemetry part: {tm.get('wall_s', 0):.0f} s.")
+    return lines
+
+
+def _render_http(results: dict[str, Any]) -> list[str]:
+    cfg, sc = results["config"], results["scenarios"]
+    lines = [
         "",
         "## Throughput and latency",
         "",
@@ -689,8 +895,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"{_f(cpu.get('postgres'), 2)} | {_f(cpu.get('redis'), 2)} | "
             f"{_f(cpu.get('client'), 2)} | {_f(cpu.get('other'), 2)} |"
         )
-    lines += ["", f"Total wall time of the run: {results['wall_s']:.0f} s.", ""]
-    return "\n".join(lines)
+    return lines
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -703,7 +908,9 @@ SCENARIOS = (
     "post_to_completed_c1",
     "post_to_completed_c4",
     "ceiling_noop_recheck",
+    "telemetry",  # in-process Redis micro-benchmarks, run before the stack starts
 )
+TELEMETRY_TIMEOUT_S = 300.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -727,6 +934,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/4")
+    parser.add_argument(
+        "--telemetry-redis-url",
+        default="redis://127.0.0.1:6379/8",
+        help="Redis database of the telemetry micro-benchmarks (flushed at start and end)",
+    )
+    parser.add_argument(
+        "--telemetry-events", type=int, default=20_000, help="recorded events of each kind"
+    )
+    parser.add_argument(
+        "--telemetry-reps", type=int, default=50, help="timed percentile reads per size"
+    )
+    parser.add_argument(
+        "--telemetry-sizes",
+        default="1000,100000,1000000",
+        help="latency sample counts of the percentile reads",
+    )
     parser.add_argument("--no-markdown", action="store_true", help="only write results.json")
     parser.add_argument(
         "--serve",
@@ -772,15 +995,97 @@ def scenario_specs(
     }
 
 
+def run_telemetry(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    """Run bench/telemetry_bench.py in its own process (Django set up on the telemetry
+    bench database) and return its JSON document; progress is teed to the terminal and
+    bench/out/telemetry.log."""
+    out_json, out_log = OUT_DIR / "telemetry.json", OUT_DIR / "telemetry.log"
+    cmd = [
+        sys.executable,
+        str(BENCH_DIR / "telemetry_bench.py"),
+        *("--events", str(args.telemetry_events), "--reps", str(args.telemetry_reps)),
+        *("--sizes", args.telemetry_sizes, "--redis-url", args.telemetry_redis_url),
+    ]
+    print(f"telemetry micro-benchmarks on {args.telemetry_redis_url}...", flush=True)
+    with out_json.open("w") as stdout, out_log.open("w") as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env={**env, "REDIS_URL": args.telemetry_redis_url},
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        watchdog = threading.Timer(TELEMETRY_TIMEOUT_S, proc.kill)
+        watchdog.start()
+        try:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                print(line, end="", flush=True)
+                log.write(line)
+            rc = proc.wait()
+        finally:
+            watchdog.cancel()
+            if proc.poll() is None:  # interrupted: do not leave it running
+                proc.kill()
+                proc.wait()
+    try:
+        doc: dict[str, Any] = json.loads(out_json.read_text())
+    except ValueError:
+        return {
+            "ok": False,
+            "errors": [
+                f"telemetry_bench.py exited with {rc} without a result (timeout "
+                f"{TELEMETRY_TIMEOUT_S:.0f} s), see {out_log.relative_to(ROOT)}"
+            ],
+        }
+    doc["exit_status"] = rc
+    return doc
+
+
 def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     wall = time.monotonic()
+    load_avg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     env = bench_env(args)
-    print("preparing PostgreSQL, Redis, migrations...", flush=True)
-    database_ensure(args.database_url)
-    redis_flush(args.redis_url, args.broker_url)
-    manage(env, "migrate", "--noinput", "-v", "0")
-    django_setup(env)
+    http = [name for name in args.scenario_list if name != "telemetry"]
+    use_stack = bool(http) or args.serve
+    if use_stack:
+        print("preparing PostgreSQL, Redis, migrations...", flush=True)
+        database_ensure(args.database_url)
+        redis_flush(args.redis_url, args.broker_url)
+        manage(env, "migrate", "--noinput", "-v", "0")
+        django_setup(env)
+    results: dict[str, Any] = {
+        "config": {
+            "duration": args.duration,
+            "warmup": args.warmup,
+            "concurrency": args.concurrency,
+            "procs": args.procs,
+            "p2c_concurrency": args.p2c_concurrency,
+            "poll_interval": args.poll_interval,
+            "scenarios": args.scenario_list,
+        },
+        "environment": environment(args, with_db=use_stack, load_avg=load_avg),
+        "scenarios": {},
+    }
+    # Before the stack starts: nothing of the benchmark's own competes for the CPUs.
+    if "telemetry" in args.scenario_list and not args.serve:
+        results["telemetry"] = run_telemetry(args, env)
+    if use_stack:
+        run_http(args, stack, env, http, results)
+    results["wall_s"] = time.monotonic() - wall
+    return results
+
+
+def run_http(
+    args: argparse.Namespace,
+    stack: Stack,
+    env: dict[str, str],
+    names: list[str],
+    results: dict[str, Any],
+) -> None:
     ceiling_ws = data_prepare()
     token = manage(env, "create_api_token", "bench", "--workspace", WORKSPACE).strip()
     port = free_port()
@@ -821,20 +1126,7 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             time.sleep(1)
     target = Target("127.0.0.1", port, token)
     specs = scenario_specs(args, ceiling_ws, hit)
-    results: dict[str, Any] = {
-        "config": {
-            "duration": args.duration,
-            "warmup": args.warmup,
-            "concurrency": args.concurrency,
-            "procs": args.procs,
-            "p2c_concurrency": args.p2c_concurrency,
-            "poll_interval": args.poll_interval,
-            "scenarios": args.scenario_list,
-        },
-        "environment": environment(args),
-        "scenarios": {},
-    }
-    for name in args.scenario_list:
+    for name in names:
         spec = specs[name]
         stack.check_alive()
         probe = CpuProbe(stack, urlsplit(args.database_url).path.lstrip("/"))
@@ -855,8 +1147,6 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         for sample in result["error_samples"]:
             print(f"    error {sample['status']}: {sample['error'][:200]}", flush=True)
     stack.check_alive()
-    results["wall_s"] = time.monotonic() - wall
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -879,6 +1169,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_markdown:
         print(f"wrote {RESULTS_MD.relative_to(ROOT)}", flush=True)
     errors = sum(r["errors"] for r in results["scenarios"].values())
+    telemetry = results.get("telemetry")
+    if telemetry is not None:
+        for target in telemetry.get("targets", []):
+            verdict = {True: "PASS", False: "FAIL", None: "n/a"}[target["pass"]]
+            print(f"telemetry target {target['target']}: {verdict}", flush=True)
+        for error in telemetry.get("errors", []):
+            print(f"telemetry error: {error}", flush=True)
+        errors += not telemetry.get("ok")
     return 1 if errors else 0
 
 

@@ -17,7 +17,7 @@ database keeps the durable record and ``rebuild_telemetry`` can replay it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -27,23 +27,14 @@ from .store import count_failure, run_script, telemetry_client
 
 SCOPES = ("provider", "operation")
 
-# ARGV[1] is a JSON document: {"incr": [[key, field, amount, ttl]], "fincr": [...],
-# "hset": [[key, field, value, ttl]], "samples": [[values, times, member, latency, at,
-# cutoff]], "zadd": [[key, score, member, ttl]]}.
+# ARGV[1] is a JSON document: {"incr": [[key, field, amount]], "fincr": [...],
+# "hset": [[key, field, value]], "samples": [[values, times, member, latency, at, cutoff]],
+# "zadd": [[key, score, member]], "expire": {key: ttl}} — each key expires once per event.
 _RECORD_LUA = """
 local e = cjson.decode(ARGV[1])
-for _, c in ipairs(e.incr or {}) do
-  redis.call('HINCRBY', c[1], c[2], c[3])
-  if c[4] > 0 then redis.call('EXPIRE', c[1], c[4]) end
-end
-for _, c in ipairs(e.fincr or {}) do
-  redis.call('HINCRBYFLOAT', c[1], c[2], c[3])
-  if c[4] > 0 then redis.call('EXPIRE', c[1], c[4]) end
-end
-for _, c in ipairs(e.hset or {}) do
-  redis.call('HSET', c[1], c[2], c[3])
-  if c[4] > 0 then redis.call('EXPIRE', c[1], c[4]) end
-end
+for _, c in ipairs(e.incr or {}) do redis.call('HINCRBY', c[1], c[2], c[3]) end
+for _, c in ipairs(e.fincr or {}) do redis.call('HINCRBYFLOAT', c[1], c[2], c[3]) end
+for _, c in ipairs(e.hset or {}) do redis.call('HSET', c[1], c[2], c[3]) end
 for _, s in ipairs(e.samples or {}) do
   local old = redis.call('ZRANGEBYSCORE', s[2], '-inf', '(' .. s[6], 'LIMIT', 0, 5000)
   if #old > 0 then
@@ -53,38 +44,34 @@ for _, s in ipairs(e.samples or {}) do
   redis.call('ZADD', s[1], s[4], s[3])
   redis.call('ZADD', s[2], s[5], s[3])
 end
-for _, z in ipairs(e.zadd or {}) do
-  redis.call('ZADD', z[1], z[2], z[3])
-  if z[4] > 0 then redis.call('EXPIRE', z[1], z[4]) end
-end
+for _, z in ipairs(e.zadd or {}) do redis.call('ZADD', z[1], z[2], z[3]) end
+for key, ttl in pairs(e.expire or {}) do redis.call('EXPIRE', key, ttl) end
 return 1
 """
 
 
 @dataclass
 class _Event:
-    incr: list[list[Any]]
-    fincr: list[list[Any]]
-    hset: list[list[Any]]
-    samples: list[list[Any]]
-    zadd: list[list[Any]]
+    incr: list[list[Any]] = field(default_factory=list)
+    fincr: list[list[Any]] = field(default_factory=list)
+    hset: list[list[Any]] = field(default_factory=list)
+    samples: list[list[Any]] = field(default_factory=list)
+    zadd: list[list[Any]] = field(default_factory=list)
+    expire: dict[str, int] = field(default_factory=dict)
 
-    @classmethod
-    def empty(cls) -> _Event:
-        return cls([], [], [], [], [])
+    def _buckets(self, scope: str, ident: str, at: datetime) -> list[str]:
+        minute, hour = keys.minute_bucket(scope, ident, at), keys.hour_bucket(scope, ident, at)
+        self.expire[minute] = keys.MINUTE_TTL_S
+        self.expire[hour] = keys.HOUR_TTL_S
+        return [keys.counters(scope, ident), minute, hour]
 
-    def count(self, scope: str, ident: str, at: datetime, field: str, amount: int = 1) -> None:
-        self.incr.append([keys.counters(scope, ident), field, amount, 0])
-        self.incr.append([keys.minute_bucket(scope, ident, at), field, amount, keys.MINUTE_TTL_S])
-        self.incr.append([keys.hour_bucket(scope, ident, at), field, amount, keys.HOUR_TTL_S])
+    def count(self, scope: str, ident: str, at: datetime, name: str, amount: int = 1) -> None:
+        for key in self._buckets(scope, ident, at):
+            self.incr.append([key, name, amount])
 
     def add_cost(self, scope: str, ident: str, at: datetime, cost: Decimal) -> None:
-        value = f"{cost:.6f}"
-        self.fincr.append([keys.counters(scope, ident), "cost_usd", value, 0])
-        self.fincr.append(
-            [keys.minute_bucket(scope, ident, at), "cost_usd", value, keys.MINUTE_TTL_S]
-        )
-        self.fincr.append([keys.hour_bucket(scope, ident, at), "cost_usd", value, keys.HOUR_TTL_S])
+        for key in self._buckets(scope, ident, at):
+            self.fincr.append([key, "cost_usd", f"{cost:.6f}"])
 
     def send(self, what: str) -> bool:
         client = telemetry_client()
@@ -116,7 +103,7 @@ def telemetry_record_attempt(
     at: datetime,
 ) -> bool:
     """Record one finished provider call. Returns whether Redis took it."""
-    event = _Event.empty()
+    event = _Event()
     for scope, ident in _scopes(provider_id, operation_type):
         event.count(scope, ident, at, "attempts")
         if not succeeded:
@@ -127,18 +114,18 @@ def telemetry_record_attempt(
             event.count(scope, ident, at, "tokens_out", tokens_out)
         if cost_usd:
             event.add_cost(scope, ident, at, cost_usd)
-    for scope, ident in _scopes(provider_id, operation_type):
         scope_counters = keys.counters(scope, ident)
         if succeeded:
-            event.hset.append([scope_counters, "consecutive_failures", 0, 0])
+            event.hset.append([scope_counters, "consecutive_failures", 0])
             continue
         code = error_code or "unknown"
-        event.incr.append([scope_counters, "consecutive_failures", 1, 0])
+        event.incr.append([scope_counters, "consecutive_failures", 1])
         error_key = keys.error(scope, ident, code)
-        event.incr.append([error_key, "count", 1, keys.ERROR_TTL_S])
-        event.hset.append([error_key, "last_error", error_message[:500], keys.ERROR_TTL_S])
-        event.hset.append([error_key, "last_seen", at.isoformat(), keys.ERROR_TTL_S])
-        event.zadd.append([keys.error_index(scope, ident), at.timestamp(), code, keys.ERROR_TTL_S])
+        event.incr.append([error_key, "count", 1])
+        event.hset.append([error_key, "last_error", error_message[:500]])
+        event.hset.append([error_key, "last_seen", at.isoformat()])
+        event.zadd.append([keys.error_index(scope, ident), at.timestamp(), code])
+        event.expire[error_key] = event.expire[keys.error_index(scope, ident)] = keys.ERROR_TTL_S
     return event.send("attempt")
 
 
@@ -152,7 +139,7 @@ def telemetry_record_terminal(
     at: datetime,
 ) -> bool:
     """Record a generation's terminal status and, if it ran, its latency sample."""
-    event = _Event.empty()
+    event = _Event()
     cutoff = (at - keys.LATENCY_WINDOW).timestamp()
     for scope, ident in _scopes(provider_id, operation_type):
         event.count(scope, ident, at, "total")

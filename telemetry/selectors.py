@@ -60,6 +60,51 @@ end
 return out
 """
 
+# One round trip for a whole report: KEYS = counters, latencies, latency times, error index,
+# then 60 minute buckets and 24 hour buckets; ARGV = latency cutoff, percentiles. Buckets are
+# summed here so the reply is a few dozen values, not 85 hashes.
+_READ_LUA = """
+local function sum(first, last)
+  local acc, names = {}, {}
+  for i = first, last do
+    local flat = redis.call('HGETALL', KEYS[i])
+    for j = 1, #flat, 2 do
+      local name = flat[j]
+      if acc[name] == nil then acc[name] = 0; names[#names + 1] = name end
+      acc[name] = acc[name] + tonumber(flat[j + 1])
+    end
+  end
+  local out = {}
+  for _, name in ipairs(names) do
+    out[#out + 1] = name
+    out[#out + 1] = string.format('%.17g', acc[name])
+  end
+  return out
+end
+local totals = redis.call('HGETALL', KEYS[1])
+local minutes = sum(5, 64)
+local hours = sum(65, 88)
+local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 5000)
+if #old > 0 then
+  redis.call('ZREM', KEYS[2], unpack(old))
+  redis.call('ZREM', KEYS[3], unpack(old))
+end
+local n = redis.call('ZCARD', KEYS[2])
+local ranks = {tostring(n)}
+for i = 2, #ARGV do
+  local p = tonumber(ARGV[i])
+  local need = math.ceil(100 / (100 - p) - 1e-9)
+  if n < need or n < 1 then
+    ranks[#ranks + 1] = ''
+  else
+    local rank = math.max(1, math.ceil(p / 100 * n - 1e-9))
+    ranks[#ranks + 1] = redis.call('ZRANGE', KEYS[2], rank - 1, rank - 1, 'WITHSCORES')[2]
+  end
+end
+local errors = redis.call('ZREVRANGE', KEYS[4], 0, 4)
+return {totals, minutes, hours, ranks, errors}
+"""
+
 
 @dataclass
 class Counts:
@@ -130,6 +175,12 @@ class Stats:
         }
 
 
+def _integral(value: str) -> str:
+    """Lua sums come back as %.17g text; counters are whole numbers."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else value
+
+
 def window_starts(now: datetime) -> tuple[datetime, datetime]:
     minute = now.replace(second=0, microsecond=0)
     hour = minute.replace(minute=0)
@@ -139,31 +190,34 @@ def window_starts(now: datetime) -> tuple[datetime, datetime]:
 # --- Redis -------------------------------------------------------------------------------
 
 
+def _pairs(flat: list[str]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 def _from_redis(client: Any, scope: str, ident: str, now: datetime) -> Stats:
     stats = Stats(scope, ident, "redis")
-    pipe = client.pipeline(transaction=False)
-    pipe.hgetall(keys.counters(scope, ident))
-    for key in keys.minute_buckets(scope, ident, now) + keys.hour_buckets(scope, ident, now):
-        pipe.hgetall(key)
-    pipe.zrevrange(keys.error_index(scope, ident), 0, TOP_ERRORS - 1)
-    replies = pipe.execute()
-    totals, minutes, hours, error_types = replies[0], replies[1:61], replies[61:85], replies[85]
-    stats.totals.add(totals)
-    for raw in minutes:
-        stats.last_1h.add(raw)
-    for raw in hours:
-        stats.last_24h.add(raw)
-    stats.consecutive_failures = int(totals.get("consecutive_failures") or 0)
-    cutoff = (now - keys.LATENCY_WINDOW).timestamp()
+    bucket_keys = keys.minute_buckets(scope, ident, now) + keys.hour_buckets(scope, ident, now)
     reply = run_script(
         client,
-        _PERCENTILE_LUA,
-        [keys.latencies(scope, ident), keys.latency_times(scope, ident)],
-        [cutoff, *PERCENTILES],
+        _READ_LUA,
+        [
+            keys.counters(scope, ident),
+            keys.latencies(scope, ident),
+            keys.latency_times(scope, ident),
+            keys.error_index(scope, ident),
+            *bucket_keys,
+        ],
+        [(now - keys.LATENCY_WINDOW).timestamp(), *PERCENTILES],
     )
-    stats.samples = int(reply[0])
-    for p, value in zip(PERCENTILES, list(reply[1:]) + [None] * 3, strict=False):
-        stats.percentiles[p] = float(value) if value is not None else None
+    totals, minutes, hours, ranks, error_types = reply
+    totals = _pairs(totals)
+    stats.totals.add(totals)
+    stats.last_1h.add({k: _integral(v) for k, v in _pairs(minutes).items()})
+    stats.last_24h.add({k: _integral(v) for k, v in _pairs(hours).items()})
+    stats.consecutive_failures = int(totals.get("consecutive_failures") or 0)
+    stats.samples = int(ranks[0])
+    for p, value in zip(PERCENTILES, ranks[1:], strict=True):
+        stats.percentiles[p] = float(value) if value != "" else None
     if error_types:
         pipe = client.pipeline(transaction=False)
         for code in error_types:
