@@ -71,13 +71,18 @@ def cache_monitor_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
         if not model_admin.has_change_permission(request):
             raise PermissionDenied
         if form.is_valid():
-            if request.POST.get("confirm") == "yes":
-                result = _flush(form, dry_run=False)
-                model_admin.message_user(
-                    request, f"Deleted {result.deleted} cache slot(s).", messages.SUCCESS
-                )
-                return HttpResponseRedirect(reverse("admin:genpipe_cache"))
-            preview = _flush(form, dry_run=True)
+            from .flush import FlushError
+
+            try:
+                if request.POST.get("confirm") == "yes":
+                    result = _flush(form, dry_run=False)
+                    model_admin.message_user(
+                        request, f"Deleted {result.deleted} cache slot(s).", messages.SUCCESS
+                    )
+                    return HttpResponseRedirect(reverse("admin:genpipe_cache"))
+                preview = _flush(form, dry_run=True)
+            except FlushError as exc:
+                form.add_error(None, str(exc))
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Cache monitor",

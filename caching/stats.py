@@ -16,16 +16,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from telemetry.store import count_failure, telemetry_client
 
-from .keys import SLOT_PREFIX
+from .inventory import SCAN_LIMIT as SCAN_LIMIT  # re-exported: the entries cap
+from .inventory import slot_keys as _slot_keys
 
 MINUTE_TTL_S = 2 * 3600
 HOUR_TTL_S = 48 * 3600
-SCAN_LIMIT = 200_000
 
 
 def _minute(at: datetime) -> str:
@@ -73,31 +72,6 @@ def _strategy(key: str) -> str:
         if strategy in segments:
             return strategy
     return "unknown"
-
-
-def _slot_keys() -> tuple[list[str], bool]:
-    """Slot keys currently stored (at most SCAN_LIMIT; the flag says whether it was cut)."""
-    found: list[str] = []
-    if hasattr(cache, "iter_keys"):  # django-redis: SCAN, never KEYS
-        for key in cache.iter_keys(f"{SLOT_PREFIX}*", itersize=1000):
-            found.append(key)
-            if len(found) >= SCAN_LIMIT:
-                return found, True
-        return found, False
-    config: dict[str, Any] = settings.CACHES["default"]
-    table = str(config.get("LOCATION") or "")
-    if str(config["BACKEND"]).endswith("DatabaseCache") and table:
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT cache_key FROM {connection.ops.quote_name(table)} "
-                "WHERE cache_key LIKE %s AND expires > %s",
-                [f"%:{SLOT_PREFIX}%", timezone.now()],
-            )
-            found = [row[0] for row in cursor.fetchmany(SCAN_LIMIT)]
-        return found, len(found) >= SCAN_LIMIT
-    return found, False
 
 
 def cache_stats(*, now: datetime | None = None) -> dict[str, Any]:

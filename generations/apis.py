@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -17,6 +17,15 @@ from genpipe_site.throttling import ScopedRateThrottle, UserRateThrottle
 
 from .errors import LegacyPayloadRejected
 from .filters import GenerationFilter
+from .openapi import (
+    ACTION_ERRORS,
+    BODY_ERRORS,
+    CREATE_ERRORS,
+    CREATE_EXAMPLES,
+    LIST_ERRORS,
+    READ_ERRORS,
+    RETRY_ERRORS,
+)
 from .pagination import GenerationCursorPagination
 from .selectors import generation_get, generation_list, workspace_resolve
 from .serializers import (
@@ -77,6 +86,9 @@ def _create(request: Request, body: dict[str, Any], data: dict[str, Any]) -> Res
     )
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: GenerationSerializer(many=True), **LIST_ERRORS})
+)
 class GenerationListCreateApi(ListAPIView):
     serializer_class = GenerationSerializer
     pagination_class = GenerationCursorPagination
@@ -94,9 +106,10 @@ class GenerationListCreateApi(ListAPIView):
 
     @extend_schema(
         request=GenerationCreateSerializer,
-        responses={201: GenerationSerializer, 200: GenerationSerializer},
+        responses={201: GenerationSerializer, 200: GenerationSerializer, **CREATE_ERRORS},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         summary="Create a generation from a structured request (or reuse an identical one)",
+        examples=CREATE_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         body = _structured(request)
@@ -110,7 +123,7 @@ class SimpleImageToVideoApi(APIView):
 
     @extend_schema(
         request=SimpleImageToVideoSerializer,
-        responses={201: GenerationSerializer, 200: GenerationSerializer},
+        responses={201: GenerationSerializer, 200: GenerationSerializer, **CREATE_ERRORS},
         summary="Minimal image-to-video request for thin clients",
     )
     def post(self, request: Request) -> Response:
@@ -138,14 +151,14 @@ class SimpleImageToVideoApi(APIView):
 
 
 class GenerationDetailApi(APIView):
-    @extend_schema(responses=GenerationSerializer)
+    @extend_schema(responses={200: GenerationSerializer, **READ_ERRORS})
     def get(self, request: Request, generation_id: str) -> Response:
         generation = generation_get(user=request.user, generation_id=generation_id)
         return Response(GenerationSerializer(generation).data)
 
 
 class GenerationCancelApi(APIView):
-    @extend_schema(request=None, responses=GenerationSerializer)
+    @extend_schema(request=None, responses={200: GenerationSerializer, **ACTION_ERRORS})
     def post(self, request: Request, generation_id: str) -> Response:
         generation = generation_get(user=request.user, generation_id=generation_id)
         generation_cancel(generation=generation, actor=f"user:{request.user.get_username()}")
@@ -156,7 +169,7 @@ class GenerationCancelApi(APIView):
 class GenerationRetryApi(APIView):
     throttle_scope = "generation_create"
 
-    @extend_schema(request=None, responses={201: GenerationSerializer})
+    @extend_schema(request=None, responses={201: GenerationSerializer, **RETRY_ERRORS})
     def post(self, request: Request, generation_id: str) -> Response:
         generation = generation_get(user=request.user, generation_id=generation_id)
         outcome = generation_retry(generation=generation, user=request.user)
@@ -164,7 +177,10 @@ class GenerationRetryApi(APIView):
 
 
 class GenerationValidateApi(APIView):
-    @extend_schema(request=GenerationCreateSerializer, responses=ValidationResultSerializer)
+    @extend_schema(
+        request=GenerationCreateSerializer,
+        responses={200: ValidationResultSerializer, **BODY_ERRORS},
+    )
     def post(self, request: Request) -> Response:
         body = _structured(request)
         serializer = GenerationCreateSerializer(data=body)
@@ -183,7 +199,10 @@ class GenerationValidateApi(APIView):
 
 
 class SocialContextBuildApi(APIView):
-    @extend_schema(request=SocialBuildSerializer, responses=SocialBuildResultSerializer)
+    @extend_schema(
+        request=SocialBuildSerializer,
+        responses={200: SocialBuildResultSerializer, **BODY_ERRORS},
+    )
     def post(self, request: Request) -> Response:
         serializer = SocialBuildSerializer(data=snake_case_keys(_body(request)))
         serializer.is_valid(raise_exception=True)

@@ -61,12 +61,15 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / ReDoc served from our static files
+    "genpipe_site.apps.GenpipeSiteConfig",
     "generations",
     "telemetry",
     "caching",
 ]
 
 MIDDLEWARE = [
+    "genpipe_site.logs.RequestIdMiddleware",  # first: every later log line has the id
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,6 +183,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Django's LOGGING stays in charge of the worker's output (JSON in production).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# `celery -A genpipe_site beat` publishes these; a run that has not started within its
+# period is dropped, so a worker outage does not leave a queue of sweeps behind.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-generations": {
+        "task": "generations.sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
 # Longest countdown a task is re-scheduled with: scheduled_at waits are chained below the
 # visibility timeout so a delayed message is never redelivered early.
 GENERATION_MAX_COUNTDOWN_S = 300
@@ -226,6 +240,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"ContentRatingEnum": "generations.models.ContentRating"},
+    # The docs page loads Swagger UI from our own static files, never from a CDN, and
+    # does not send the schema to swagger.io's online validator.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Request bodies are small JSON documents; anything bigger is refused with a 400.
@@ -245,17 +265,47 @@ LOGIN_URL = "admin:login"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # Probes talk plain HTTP to the pod: answer them instead of redirecting to HTTPS.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# --- Logging ------------------------------------------------------------------------------
+# JSON lines in production (or GENPIPE_LOG_FORMAT=json), plain text in development. Every
+# line carries request_id / task_id / generation_id when known; credentials are masked
+# (genpipe_site.logs). Django's own loggers go through the same handler.
+GENPIPE_LOG_FORMAT = os.environ.get("GENPIPE_LOG_FORMAT", "json" if PRODUCTION else "plain")
+if GENPIPE_LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("GENPIPE_LOG_FORMAT must be 'json' or 'plain'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "genpipe_site.logs.ContextFilter"},
+        "redact": {"()": "genpipe_site.logs.RedactFilter"},
+    },
+    "formatters": {
+        "plain": {"()": "genpipe_site.logs.PlainFormatter"},
+        "json": {"()": "genpipe_site.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": GENPIPE_LOG_FORMAT,
+            "filters": ["context", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("GENPIPE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # No handlers of their own (Django's defaults would print some lines twice); the
+        # dev server's per-request lines give way to genpipe.access, its errors remain.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        # One line per request (method, path, status, duration); WARNING silences it.
+        "genpipe.access": {"level": os.environ.get("GENPIPE_ACCESS_LOG_LEVEL", "INFO")},
+    },
 }

@@ -1,4 +1,5 @@
-"""Root URLs: the API under /api/v1/, its OpenAPI schema and docs, and the admin."""
+"""Root URLs: the API under /api/v1/, its OpenAPI schema and docs, the admin, and the
+liveness/readiness probes."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import errors
+from . import errors, health
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("generations.urls")),
     path("api/v1/generations/", include("telemetry.urls")),

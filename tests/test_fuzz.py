@@ -1,0 +1,137 @@
+"""Schema-driven fuzzing: whatever a client sends, no 5xx, and every 4xx is the envelope.
+
+For each operation, Schemathesis loads ``/api/schema/`` from the WSGI application in-process
+and Hypothesis generates requests from it (valid and invalid bodies, parameters and
+headers, plus the schema's own examples), sent through the same application against the
+test database: no server, no network. Bounded and derandomized: fast and repeatable.
+
+Schemathesis' own pytest loader (``from_fixture``) does not run under pytest 9, so the
+operations are parametrized here and each one is driven with its Hypothesis strategies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+from schemathesis import GenerationMode
+
+from generations.models import Workspace, WorkspaceMembership
+from genpipe_site.wsgi import application
+from tests.builders import create_body
+
+STAFF_PATHS = ("/api/v1/generations/telemetry/", "/api/v1/generations/cache/")
+METHODS = {"get", "put", "post", "patch", "delete"}
+
+
+def _operations() -> list[tuple[str, str]]:
+    """(method, path) of every documented operation; the generator needs no database."""
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    return sorted(
+        (method.upper(), path)
+        for path, item in paths.items()
+        for method in item
+        if method in METHODS
+    )
+
+
+@contextmanager
+def wsgi_in_test_transaction() -> Iterator[None]:
+    """Serve raw WSGI calls inside the test's transaction, as Django's test client does: the
+    end of a request must not close the connection (and lose the test data)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(db: Any, sandbox: Any) -> Any:
+    with wsgi_in_test_transaction():
+        return schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+@pytest.fixture
+def tokens(db: Any, django_user_model: Any) -> dict[str, str]:
+    """A workspace member's token, and a staff user's for the telemetry/cache endpoints."""
+    member = django_user_model.objects.create_user(username="fuzz", password="pw-fuzz-12345")
+    staff = django_user_model.objects.create_user(
+        username="fuzz-ops", password="pw-ops-12345", is_staff=True
+    )
+    workspace = Workspace.objects.create(slug="fuzz", name="Fuzz")
+    WorkspaceMembership.objects.create(workspace=workspace, user=member, role="owner")
+    return {
+        "member": Token.objects.create(user=member).key,
+        "staff": Token.objects.create(user=staff).key,
+    }
+
+
+@pytest.fixture
+def known_ids(tokens: dict[str, str]) -> dict[str, str]:
+    """Path parameters that exist, so detail/cancel/retry get past their 404."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens['member']}")
+    created = client.post("/api/v1/generations", create_body(), format="json")
+    assert created.status_code == 201, created.json()
+    return {
+        "generation_id": created.json()["id"],
+        "provider_id": "sandbox",
+        "operation_type": "dialogue",
+    }
+
+
+def _check(case: Any, token: str) -> None:
+    response = case.call(headers={"Authorization": f"Token {token}"})
+    summary = f"{case.method} {case.formatted_path} → {response.status_code}: {response.text}"
+    assert response.status_code < 500, summary
+    if 400 <= response.status_code < 500:
+        body = response.json()
+        assert set(body) == {"error"}, summary
+        assert set(body["error"]) == {"code", "message", "fields"}, summary
+        assert isinstance(body["error"]["code"], str) and body["error"]["code"], summary
+        assert isinstance(body["error"]["fields"], dict), summary
+
+
+@pytest.mark.parametrize(("method", "path"), _operations())
+def test_no_request_gets_a_server_error_and_every_client_error_is_the_envelope(
+    method: str, path: str, api_schema: Any, tokens: dict[str, str], known_ids: dict[str, str]
+) -> None:
+    operation = api_schema[path][method]
+    token = tokens["staff" if path.startswith(STAFF_PATHS) else "member"]
+    strategies = [
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+        *operation.get_strategies_from_examples(),
+    ]
+    if names := re.findall(r"{(\w+)}", path):
+        existing = {name: known_ids[name] for name in names}
+        strategies.append(operation.as_strategy(path_parameters=existing))
+    cases = st.one_of(*strategies)
+
+    @settings(
+        max_examples=25,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=cases)
+    def fuzz(case: Any) -> None:
+        _check(case, token)
+
+    with wsgi_in_test_transaction():
+        fuzz()
