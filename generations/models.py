@@ -117,6 +117,8 @@ class Provider(models.Model):
 
     class Adapter(models.TextChoices):
         SANDBOX = "sandbox"
+        OPENAI_COMPATIBLE = "openai_compatible"
+        ASYNC_JOB = "async_job"
 
     id = models.SlugField(max_length=50, primary_key=True)
     name = models.CharField(max_length=200)
@@ -253,6 +255,15 @@ class Generation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    attempt_count = models.PositiveIntegerField(
+        default=0, help_text="Provider attempts started (the worker's claim counter)."
+    )
+    deadline_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current attempt is overdue (sweeper)."
+    )
+    failover_from = models.CharField(
+        max_length=50, blank=True, help_text="The provider this generation failed over from."
+    )
     latency_ms = models.PositiveIntegerField(
         null=True, blank=True, help_text="started → terminal, for generations that ran."
     )

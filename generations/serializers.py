@@ -319,6 +319,9 @@ class GenerationSerializer(serializers.ModelSerializer):
     prompt_version_id = serializers.UUIDField(read_only=True)
     reused = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
+    attempts = serializers.IntegerField(source="attempt_count", read_only=True)
+    failover_from = serializers.CharField(read_only=True, allow_null=True)
+    fallback = serializers.JSONField(read_only=True, allow_null=True)
     cost_usd = serializers.DecimalField(max_digits=14, decimal_places=6, coerce_to_string=True)
 
     class Meta:
@@ -352,6 +355,9 @@ class GenerationSerializer(serializers.ModelSerializer):
             "tokens_out",
             "cost_usd",
             "latency_ms",
+            "attempts",
+            "failover_from",
+            "fallback",
             "created_at",
             "started_at",
             "completed_at",
@@ -400,11 +406,34 @@ class GenerationSerializer(serializers.ModelSerializer):
             "tokens_out": g.tokens_out,
             "cost_usd": f"{g.cost_usd:.6f}",
             "latency_ms": g.latency_ms,
+            "attempts": g.attempt_count,
+            "failover_from": g.failover_from or None,
+            "fallback": fallback_instruction(g),
             "created_at": _iso(g.created_at),
             "started_at": _iso(g.started_at),
             "completed_at": _iso(g.completed_at),
             "updated_at": _iso(g.updated_at),
         }
+
+
+def fallback_instruction(generation: Generation) -> dict[str, Any] | None:
+    """What the client should do instead, once a generation has failed (its node's
+    ``fallback``): ``skip`` the node, show ``default_content`` (with its id), show a
+    ``placeholder``, or nothing more to do after ``retry`` ran out."""
+    if generation.status != "failed":
+        return None
+    node = (generation.config or {}).get("config") or {}
+    fallback = node.get("fallback") if isinstance(node, dict) else None
+    fallback = fallback if isinstance(fallback, dict) else {}
+    out: dict[str, Any] = {"mode": fallback.get("mode") or "skip"}
+    if out["mode"] == "default_content":
+        out["default_content_id"] = fallback.get("default_content_id")
+    if out["mode"] == "placeholder":
+        out["placeholder"] = {
+            "operation_type": generation.operation_type,
+            "reason": generation.error_code,
+        }
+    return out
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -17,6 +17,7 @@ from generations.models import OperationType, Provider, Workspace, WorkspaceMemb
 from genpipe_site.celery import app as celery_app
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+pytest_plugins = ["tests.fakes.fixtures"]
 
 
 def _browser_available() -> bool:
@@ -25,7 +26,8 @@ def _browser_available() -> bool:
 
     has_driver = importlib.util.find_spec("playwright") is not None
     has_chromium = bool(
-        os.environ.get("GENPIPE_CHROMIUM") or shutil.which("chromium")
+        os.environ.get("GENPIPE_CHROMIUM")
+        or shutil.which("chromium")
         or shutil.which("chromium-browser")
     )
     return has_driver and has_chromium
@@ -141,12 +143,16 @@ def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sent
 
 
-@pytest.fixture
-def telemetry_redis(settings: Any) -> Iterator[Any]:
-    """A Redis database of this xdist worker's own for telemetry keys, emptied first."""
-    import redis
-
+@pytest.fixture(autouse=True)
+def _isolated_telemetry(settings: Any) -> Iterator[Any]:
+    """Every test starts with empty telemetry: a Redis database of this xdist worker's own
+    (10-15), flushed first, so figures and provider health never leak between tests."""
     from telemetry.store import _client
+
+    if not settings.REDIS_URL:
+        yield None
+        return
+    import redis
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     index = 10 + int("".join(ch for ch in worker if ch.isdigit()) or 0) % 6
@@ -157,3 +163,11 @@ def telemetry_redis(settings: Any) -> Iterator[Any]:
     _client.cache_clear()
     yield client
     _client.cache_clear()
+
+
+@pytest.fixture
+def telemetry_redis(_isolated_telemetry: Any) -> Any:
+    """The telemetry Redis of this test (requires REDIS_URL)."""
+    if _isolated_telemetry is None:
+        pytest.fail("telemetry_redis needs REDIS_URL")
+    return _isolated_telemetry

@@ -8,9 +8,13 @@ from typing import Any, Protocol
 
 
 class ProviderError(Exception):
-    """A provider call failed. ``code`` is stable; ``transient`` says whether to retry."""
+    """A provider call failed. ``code`` is stable; ``transient`` says whether to retry.
+
+    ``retry_after`` carries the provider's ``Retry-After`` (seconds) when it sent one.
+    """
 
     transient = False
+    retry_after: float | None = None
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -47,6 +51,12 @@ class ProviderRequest:
     seed: str
     attempt_number: int
     params: Mapping[str, Any] = field(default_factory=dict)
+    timeout_s: float | None = None  # the node's fallback.timeout_ms, when it set one
+
+    def provider_block(self, provider_id: str) -> Mapping[str, Any]:
+        """The request's ``style.<provider_id>`` block (model, size, ... for that provider)."""
+        block = (self.params.get("style") or {}).get(provider_id) or {}
+        return block if isinstance(block, Mapping) else {}
 
 
 @dataclass(frozen=True)
@@ -71,5 +81,26 @@ class ProviderResult:
         return out
 
 
+@dataclass(frozen=True)
+class JobStatus:
+    """Where an asynchronous provider job stands."""
+
+    state: str  # "running" | "succeeded" | "failed" | "canceled"
+    result: ProviderResult | None = None
+    error_code: str = ""
+    error_message: str = ""
+
+
 class ProviderAdapter(Protocol):
+    """Synchronous adapters implement ``generate``; asynchronous ones (``is_async``)
+    implement ``submit``, ``poll`` and ``cancel`` instead."""
+
+    is_async: bool
+
     def generate(self, request: ProviderRequest) -> ProviderResult: ...
+
+    def submit(self, request: ProviderRequest) -> str: ...
+
+    def poll(self, job_id: str, request: ProviderRequest) -> JobStatus: ...
+
+    def cancel(self, job_id: str) -> None: ...

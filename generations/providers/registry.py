@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from .async_job import AsyncJobAdapter
 from .base import ProviderAdapter, ProviderConfig, ProviderPermanentError
+from .openai_compatible import OpenAICompatibleAdapter
 from .sandbox import SandboxAdapter
 
-ADAPTERS: dict[str, type] = {"sandbox": SandboxAdapter}
+ADAPTERS: dict[str, type] = {
+    "sandbox": SandboxAdapter,
+    "openai_compatible": OpenAICompatibleAdapter,
+    "async_job": AsyncJobAdapter,
+}
 
 
 def adapter_for(config: ProviderConfig) -> ProviderAdapter:

@@ -62,6 +62,8 @@ def _unit(digest: bytes) -> float:
 
 
 class SandboxAdapter:
+    is_async = False
+
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         self.latency_ms = max(0, int(config.settings.get("latency_ms", 0) or 0))

@@ -40,3 +40,16 @@ def generation_enqueue(
             logger.exception("could not enqueue generation %s", generation_id)
 
     transaction.on_commit(publish)
+
+
+def generation_provider_cancel_enqueue(*, generation_id: str) -> None:
+    """After commit, ask a worker to cancel the generation's job at its provider."""
+    from ..tasks import cancel_provider_job
+
+    def publish() -> None:
+        try:
+            cancel_provider_job.apply_async(args=[generation_id])
+        except Exception:
+            logger.exception("could not enqueue the provider cancel of %s", generation_id)
+
+    transaction.on_commit(publish)

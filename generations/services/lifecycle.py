@@ -129,9 +129,15 @@ def generation_cancel(
 ) -> Transition:
     """Cancel a pending or processing generation (409 ``invalid_transition`` otherwise).
 
-    A provider result that arrives later is discarded by the worker, whose completing
-    transition loses against this one.
+    A processing generation's provider job is cancelled at the provider (best effort, by a
+    task after commit); a result that arrives later is discarded by the worker, whose
+    completing transition loses against this one.
     """
-    return generation_transition(
+    from .dispatch import generation_provider_cancel_enqueue
+
+    transition = generation_transition(
         generation_id=generation.id, to_status=Status.CANCELLED, reason=reason, actor=actor
     )
+    if transition.from_status == Status.PROCESSING:
+        generation_provider_cancel_enqueue(generation_id=str(generation.id))
+    return transition

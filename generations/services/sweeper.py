@@ -5,9 +5,11 @@
   (``scheduled_at`` empty, or passed by at least ``pending_after`` too, so a scheduled
   generation's own delayed task gets its chance first). Redelivery is harmless: the task
   claims with a conditional ``pending → processing``.
-- A ``processing`` generation that started longer ago than the task's hard time limit plus
-  a margin has no worker any more (the task would have been killed): it fails with
-  ``worker_lost`` through the lifecycle, so the slot is released and telemetry counts it.
+- A ``processing`` generation past its ``deadline_at`` (the worker sets it for every
+  attempt, retry wait and asynchronous job: the attempt's timeout plus a margin), or,
+  without one, started longer ago than the task's hard time limit plus a margin, has no
+  worker any more: it fails with ``worker_lost`` through the lifecycle, so the slot is
+  released and telemetry counts it.
 
 Both halves take at most ``limit`` rows per run (oldest first); the next run takes the rest.
 """
@@ -65,9 +67,17 @@ def _stale_pending(now: datetime, pending_after: timedelta) -> QuerySet[Generati
 
 
 def _stale_processing(now: datetime, processing_after: timedelta) -> QuerySet[Generation]:
-    return Generation.objects.filter(
-        status=Status.PROCESSING, started_at__lt=now - processing_after
-    ).order_by("started_at")
+    """Processing past its attempt's ``deadline_at`` (set by the worker for each attempt,
+    retry wait and asynchronous job), or, without one, started longer ago than
+    ``processing_after``."""
+    return (
+        Generation.objects.filter(status=Status.PROCESSING)
+        .filter(
+            Q(deadline_at__lt=now)
+            | Q(deadline_at__isnull=True, started_at__lt=now - processing_after)
+        )
+        .order_by("started_at")
+    )
 
 
 def _requeue(

@@ -23,8 +23,10 @@ URL = "/api/v1/generations"
 
 
 def chromium() -> str | None:
-    return os.environ.get("GENPIPE_CHROMIUM") or shutil.which("chromium") or shutil.which(
-        "chromium-browser"
+    return (
+        os.environ.get("GENPIPE_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
     )
 
 
@@ -40,24 +42,37 @@ def browser_page(live_server, django_user_model, monkeypatch):
     django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=executable, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
+            executable_path=executable,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors: list[str] = []
         # The browser asks for /favicon.ico on its own; that 404 is not a page error.
         page.on(
             "console",
-            lambda m: errors.append(m.text)
-            if m.type == "error" and "favicon" not in (m.location or {}).get("url", "") else None,
+            lambda m: (
+                errors.append(m.text)
+                if m.type == "error" and "favicon" not in (m.location or {}).get("url", "")
+                else None
+            ),
         )
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on(
             "response",
-            lambda r: errors.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None,
+            lambda r: (
+                errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
         )
         page.goto(live_server.url + "/admin/login/")
         page.fill("#id_username", "root")
@@ -69,7 +84,12 @@ def browser_page(live_server, django_user_model, monkeypatch):
 
 
 def test_every_dev_panel_page_renders_in_a_browser(
-    browser_page, live_server, api, sandbox, django_capture_on_commit_callbacks, request,
+    browser_page,
+    live_server,
+    api,
+    sandbox,
+    django_capture_on_commit_callbacks,
+    request,
     settings,
 ):
     if settings.REDIS_URL:
@@ -79,8 +99,9 @@ def test_every_dev_panel_page_renders_in_a_browser(
         for i in range(6):
             api.post(URL, create_body(config={"prompt": f"lighthouse {i}"}), format="json")
         api.post(URL, create_body(config={"generation_type": "dialogue"}), format="json")
-        api.post(f"{URL}/validate", create_body(config={"duration": {"min": 9, "max": 1}}),
-                 format="json")
+        api.post(
+            f"{URL}/validate", create_body(config={"duration": {"min": 9, "max": 1}}), format="json"
+        )
     sandbox.settings = {"failure_rate": 1.0}
     sandbox.save()
     with django_capture_on_commit_callbacks(execute=True):
@@ -92,10 +113,16 @@ def test_every_dev_panel_page_renders_in_a_browser(
     shots = os.environ.get("GENPIPE_SCREENSHOTS")
     pages = {
         "panel": (reverse("admin:genpipe_panel"), "Recent Generations", 0),
-        "generations": (reverse("admin:generations_generation_changelist")
-                        + f"?highlight={pending}", "gp-status-counts", 0),
-        "generation": (reverse("admin:generations_generation_change", args=[done.id]),
-                       "canonical_version", 0),
+        "generations": (
+            reverse("admin:generations_generation_changelist") + f"?highlight={pending}",
+            "gp-status-counts",
+            0,
+        ),
+        "generation": (
+            reverse("admin:generations_generation_change", args=[done.id]),
+            "canonical_version",
+            0,
+        ),
         "providers": (reverse("admin:genpipe_providers"), "Provider health", 2),
         "cache": (reverse("admin:genpipe_cache"), "Cache monitor", 0),
         "validation": (reverse("admin:genpipe_validation"), "Validation health", 0),

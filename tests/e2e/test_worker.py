@@ -39,6 +39,7 @@ def worker_queue() -> Iterator[str]:
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "DJANGO_SETTINGS_MODULE": "genpipe_site.settings",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,  # retries and polls stay on this worker
     }
     process = subprocess.Popen(
         [
@@ -104,8 +105,10 @@ def test_post_reaches_completed_through_a_real_worker(api, worker_queue):
 
 
 def test_real_worker_records_injected_failures(api, sandbox, worker_queue):
-    sandbox.settings = {"failure_rate": 1.0}
+    sandbox.settings = {"failure_rate": 1.0, "max_retries": 1}
     sandbox.save()
     response = api.post(URL, create_body(), format="json")
     generation = wait_for(response.json()["id"], "failed")
     assert generation.error_code == "sandbox_unavailable"
+    # one retry, re-scheduled by the worker itself with a backoff countdown
+    assert ProviderAttempt.objects.filter(generation=generation).count() == 2

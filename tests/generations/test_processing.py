@@ -70,7 +70,11 @@ def test_second_delivery_does_nothing(api):
 def test_provider_failure_fails_with_a_code_and_frees_the_slot(
     api, sandbox, django_capture_on_commit_callbacks
 ):
-    sandbox.settings = {"failure_rate": 1.0, "failure_code": "sandbox_overloaded"}
+    sandbox.settings = {
+        "failure_rate": 1.0,
+        "failure_code": "sandbox_overloaded",
+        "max_retries": 0,
+    }
     sandbox.save()
     generation = create(api, create_body())
     with django_capture_on_commit_callbacks(execute=True):

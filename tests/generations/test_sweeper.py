@@ -186,3 +186,24 @@ def test_sweep_as_a_subprocess_on_the_embedded_default(tmp_path):
     assert "Re-enqueued 1 pending generation; failed 0" in real.stdout
     again = site.manage("sweep_generations")
     assert "Re-enqueued 0 pending generations" in again.stdout
+
+
+def test_processing_is_judged_by_its_attempt_deadline_when_it_has_one(api, enqueued):
+    now = timezone.now()
+    overdue = _make(
+        api,
+        "overdue",
+        status=Status.PROCESSING,
+        started_at=now,
+        deadline_at=now - timedelta(seconds=1),
+    )
+    waiting = _make(
+        api,
+        "waiting",
+        status=Status.PROCESSING,
+        started_at=now - timedelta(hours=3),
+        deadline_at=now + timedelta(minutes=5),
+    )
+    result = generations_sweep(now=now)
+    assert _ids(result.failed) == {str(overdue.id)}
+    assert Generation.objects.get(id=waiting.id).status == Status.PROCESSING

@@ -32,7 +32,7 @@ def run_mix(api, sandbox, capture) -> None:
     with capture(execute=True):
         for i in range(6):
             api.post(URL, create_body(config={"prompt": f"ok {i}"}), format="json")
-    sandbox.settings = {"failure_rate": 1.0, "failure_code": "sandbox_busy"}
+    sandbox.settings = {"failure_rate": 1.0, "failure_code": "sandbox_busy", "max_retries": 0}
     sandbox.save()
     with capture(execute=True):
         for i in range(3):
