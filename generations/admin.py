@@ -559,7 +559,7 @@ class GenerationAdmin(admin.ModelAdmin):
     @admin.display(description="result")
     def result_display(self, obj: Generation) -> SafeString:
         result = obj.result or {}
-        preview = format_html("")
+        preview = SafeString("")
         media = str(result.get("media_url") or "")
         if media.startswith(("data:image/", "https://", "http://")):
             preview = format_html('<img class="gp-preview" src="{}" alt="result">', media)
