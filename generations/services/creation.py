@@ -265,31 +265,59 @@ def generation_create(
     looked_up = key is not None and not force_new
     # Repeats are the common case: answer them without a transaction or the slot lock.
     reused = _reusable(workspace, prepared) if looked_up else None
-    with transaction.atomic():
-        if looked_up and reused is None:
-            assert key is not None
-            _lock(workspace, key)
-            reused = _reusable(workspace, prepared)  # again: another request may have won
-        if reused is None:
-            generation = _insert(
-                workspace=workspace,
-                user=user,
-                prepared=prepared,
-                now=now,
-                parent=parent,
-                retry_count=retry_count,
-            )
-            if key is not None:
-                write = cache_slot_set if force_new else cache_slot_claim
-                write(
-                    workspace_id=workspace.id,
-                    key=key,
-                    strategy=prepared.data["config"]["strategy"],
-                    generation_id=str(generation.id),
-                )
+    if reused is None:
+        reused, generation = _create_locked(
+            workspace=workspace,
+            user=user,
+            prepared=prepared,
+            now=now,
+            parent=parent,
+            retry_count=retry_count,
+            looked_up=looked_up,
+            force_new=force_new,
+        )
     if looked_up:  # outside the transaction: the slot lock is not held for telemetry
         cache_stats_record(outcome=reused.reused or "miss" if reused else "miss", now=now)
     return reused or CreateOutcome(generation, None)
+
+
+def _create_locked(
+    *,
+    workspace: Workspace,
+    user: AbstractBaseUser | AnonymousUser | None,
+    prepared: PreparedRequest,
+    now: datetime,
+    parent: Generation | None,
+    retry_count: int,
+    looked_up: bool,
+    force_new: bool,
+) -> tuple[CreateOutcome | None, Generation]:
+    """Under the slot's lock: look again, then insert and claim the slot."""
+    key = prepared.cache_key
+    with transaction.atomic():
+        if looked_up:
+            assert key is not None
+            _lock(workspace, key)
+            reused = _reusable(workspace, prepared)  # another request may have won meanwhile
+            if reused is not None:
+                return reused, reused.generation
+        generation = _insert(
+            workspace=workspace,
+            user=user,
+            prepared=prepared,
+            now=now,
+            parent=parent,
+            retry_count=retry_count,
+        )
+        if key is not None:
+            write = cache_slot_set if force_new else cache_slot_claim
+            write(
+                workspace_id=workspace.id,
+                key=key,
+                strategy=prepared.data["config"]["strategy"],
+                generation_id=str(generation.id),
+            )
+    return None, generation
 
 
 def generation_retry(
