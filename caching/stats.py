@@ -3,10 +3,11 @@
 Every create that consults the cache (strategy other than ``always``, no ``force_new``)
 counts one lookup: a hit served by the slot (``cache``) or by an identical generation
 (``dedup``), or a miss. Counts go to minute buckets (kept 2 h) and hour buckets (kept
-48 h) under ``generation:stats:cache:…`` in the telemetry Redis, in one round trip; the
+48 h) under ``generation:stats:cache:…`` (``telemetry.buckets``: the telemetry Redis in
+one round trip, or the Django cache without Redis, where counts are approximate); the
 1 h window sums the last 60 minute buckets, the 24 h window the last 24 hour buckets.
-Without Redis the hit counters are not kept (``available: false``); entries are still
-counted from whichever cache backend holds the slots. Flushing slots never touches these.
+Entries are counted from whichever cache backend holds the slots. Flushing slots never
+touches these.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from telemetry.store import count_failure, telemetry_client
+from telemetry.buckets import bucket_add, buckets_available_exactly, buckets_read
+from telemetry.store import count_failure
 
 from .inventory import SCAN_LIMIT as SCAN_LIMIT  # re-exported: the entries cap
 from .inventory import slot_keys as _slot_keys
@@ -37,19 +39,10 @@ def _hour(at: datetime) -> str:
 
 def cache_stats_record(*, outcome: str, now: datetime | None = None) -> None:
     """Count one lookup: ``outcome`` is ``cache``, ``dedup`` or ``miss``. Never raises."""
-    client = telemetry_client()
-    if client is None:
-        return
     now = now or timezone.now()
     field = "misses" if outcome == "miss" else f"hits_{outcome}"
-    try:
-        pipe = client.pipeline(transaction=False)
-        for key, ttl in ((_minute(now), MINUTE_TTL_S), (_hour(now), HOUR_TTL_S)):
-            pipe.hincrby(key, field, 1)
-            pipe.expire(key, ttl)
-        pipe.execute()
-    except Exception as exc:
-        count_failure("cache stats", exc)
+    minute, hour = _minute(now), _hour(now)
+    bucket_add({minute: {field: 1}, hour: {field: 1}}, {minute: MINUTE_TTL_S, hour: HOUR_TTL_S})
 
 
 def _window(raws: list[dict[str, str]]) -> dict[str, Any]:
@@ -78,31 +71,29 @@ def cache_stats(*, now: datetime | None = None) -> dict[str, Any]:
     """Hit rate over 1 h and 24 h, entries by strategy, backend and reachability."""
     now = now or timezone.now()
     backend = str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1]
-    out: dict[str, Any] = {"backend": backend, "available": False, "reachable": True}
-    client = telemetry_client()
-    if client is not None:
-        try:
-            pipe = client.pipeline(transaction=False)
-            for i in range(60):
-                pipe.hgetall(_minute(now - timedelta(minutes=i)))
-            for i in range(24):
-                pipe.hgetall(_hour(now - timedelta(hours=i)))
-            replies = pipe.execute()
-            out.update(
-                available=True, last_1h=_window(replies[:60]), last_24h=_window(replies[60:])
-            )
-        except Exception as exc:
-            count_failure("cache stats read", exc)
-            out["reachable"] = False
+    out: dict[str, Any] = {
+        "backend": backend,
+        "available": False,
+        "reachable": True,
+        "approximate": not buckets_available_exactly(),
+    }
+    keys = [_minute(now - timedelta(minutes=i)) for i in range(60)]
+    keys += [_hour(now - timedelta(hours=i)) for i in range(24)]
     try:
-        keys, truncated = _slot_keys()
+        replies = buckets_read(keys)
+        out.update(available=True, last_1h=_window(replies[:60]), last_24h=_window(replies[60:]))
+    except Exception as exc:
+        count_failure("cache stats read", exc)
+        out["reachable"] = False
+    try:
+        slots, truncated = _slot_keys()
     except Exception as exc:
         count_failure("cache entries", exc)
-        keys, truncated = [], False
+        slots, truncated = [], False
         out["reachable"] = False
-    by_strategy = Counter(_strategy(k) for k in keys)
+    by_strategy = Counter(_strategy(k) for k in slots)
     out["entries"] = {
-        "total": len(keys),
+        "total": len(slots),
         "truncated": truncated,
         "by_strategy": {
             s: by_strategy.get(s, 0) for s in ("once", "per_playthrough", "per_player")

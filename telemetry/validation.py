@@ -3,8 +3,8 @@
 Every ``validate`` call and every create that reaches the validator counts one outcome
 (valid or invalid, and ``source`` create/validate) plus one count per issue code
 (``error:<code>``, ``warning:<code>``, ``suggestion:<code>``) in an hourly bucket
-``generation:stats:validation:h:{YYYYmmddHH}`` kept 8 days, in one Redis round trip.
-Without Redis nothing is kept (the view says so).
+``generation:stats:validation:h:{YYYYmmddHH}`` kept 8 days (``telemetry.buckets``: one
+Redis round trip, or the Django cache without Redis, approximate).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from .store import count_failure, telemetry_client
+from .buckets import bucket_add, buckets_available_exactly, buckets_read
+from .store import count_failure
 
 TTL_S = 8 * 86400
 
@@ -28,38 +29,22 @@ def validation_outcome_record(
     *, source: str, valid: bool, codes: dict[str, list[str]], now: datetime | None = None
 ) -> None:
     """Count one validation run. ``codes`` maps errors/warnings/suggestions to issue codes."""
-    client = telemetry_client()
-    if client is None:
-        return
     key = _bucket(now or timezone.now())
-    try:
-        pipe = client.pipeline(transaction=False)
-        pipe.hincrby(key, f"runs:{source}", 1)
-        pipe.hincrby(key, "valid" if valid else "invalid", 1)
-        for kind, kind_codes in codes.items():
-            for code in kind_codes:
-                pipe.hincrby(key, f"{kind}:{code}", 1)
-        pipe.expire(key, TTL_S)
-        pipe.execute()
-    except Exception as exc:
-        count_failure("validation stats", exc)
+    fields: Counter[str] = Counter({f"runs:{source}": 1, "valid" if valid else "invalid": 1})
+    for kind, kind_codes in codes.items():
+        fields.update(f"{kind}:{code}" for code in kind_codes)
+    bucket_add({key: fields}, {key: TTL_S})
 
 
 def validation_outcomes(*, hours: int = 24, now: datetime | None = None) -> dict[str, Any]:
     """Hourly series (oldest first) and totals by kind and code over the last ``hours``."""
-    client = telemetry_client()
     now = now or timezone.now()
     starts = [
         (now - timedelta(hours=i)).replace(minute=0, second=0, microsecond=0)
         for i in reversed(range(hours))
     ]
-    if client is None:
-        return {"available": False, "series": [], "by_code": [], "totals": {}}
     try:
-        pipe = client.pipeline(transaction=False)
-        for start in starts:
-            pipe.hgetall(_bucket(start))
-        buckets = pipe.execute()
+        buckets = buckets_read([_bucket(start) for start in starts])
     except Exception as exc:
         count_failure("validation stats read", exc)
         return {"available": False, "series": [], "by_code": [], "totals": {}}
@@ -80,6 +65,7 @@ def validation_outcomes(*, hours: int = 24, now: datetime | None = None) -> dict
     ]
     return {
         "available": True,
+        "approximate": not buckets_available_exactly(),
         "series": series,
         "by_code": by_code,
         "totals": {

@@ -201,3 +201,21 @@ def test_generation_latency_is_stored_for_generations_that_ran(
     generation_transition(generation_id=cancelled["id"], to_status="cancelled")
     assert Generation.objects.get(id=done["id"]).latency_ms is not None
     assert Generation.objects.get(id=cancelled["id"]).latency_ms is None
+
+
+def test_cache_and_validation_stats_are_kept_without_redis(staff_api, api, settings):
+    settings.REDIS_URL = ""  # the embedded default: counted in the Django cache
+    api.post(URL, create_body(), format="json")  # miss
+    api.post(URL, create_body(), format="json")  # dedup hit
+    api.post(
+        f"{URL}/validate", create_body(config={"duration": {"min": 9, "max": 1}}), format="json"
+    )
+    stats = staff_api.get(f"{URL}/cache/stats").json()
+    assert stats["available"] is True and stats["approximate"] is True
+    assert (stats["last_1h"]["hits"], stats["last_1h"]["misses"]) == (1, 1)
+    from telemetry.validation import validation_outcomes
+
+    outcomes = validation_outcomes()
+    assert outcomes["totals"]["invalid"] == 1
+    assert outcomes["totals"]["valid"] == 2
+    assert {"kind": "error", "code": "duration_range_invalid", "count": 1} in outcomes["by_code"]

@@ -1,0 +1,53 @@
+"""Time-bucketed counters for statistics (cache lookups, validation outcomes).
+
+With Redis (``REDIS_URL``) a bucket is a hash, incremented with ``HINCRBY`` in one pipelined
+round trip and read with ``HGETALL``. Without Redis — the embedded default — the bucket is
+a dict in the Django cache (the database cache there), updated read-modify-write: counts
+may lose an increment when two processes write the same bucket at the same instant, which
+is acceptable for a dashboard and documented as approximate. Never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.core.cache import cache
+
+from .store import count_failure, telemetry_client
+
+
+def buckets_available_exactly() -> bool:
+    return telemetry_client() is not None
+
+
+def bucket_add(increments: Mapping[str, Mapping[str, int]], ttls: Mapping[str, int]) -> None:
+    """Add ``increments[key][field]`` to each bucket; ``ttls[key]`` is its lifetime (s)."""
+    client = telemetry_client()
+    try:
+        if client is not None:
+            pipe = client.pipeline(transaction=False)
+            for key, fields in increments.items():
+                for name, amount in fields.items():
+                    pipe.hincrby(key, name, amount)
+                pipe.expire(key, ttls[key])
+            pipe.execute()
+            return
+        for key, fields in increments.items():
+            current = dict(cache.get(key) or {})
+            for name, amount in fields.items():
+                current[name] = int(current.get(name, 0)) + amount
+            cache.set(key, current, ttls[key])
+    except Exception as exc:
+        count_failure("stats buckets", exc)
+
+
+def buckets_read(keys: list[str]) -> list[dict[str, str]]:
+    """The buckets' fields (as strings, like Redis returns them), in ``keys`` order."""
+    client = telemetry_client()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        return list(pipe.execute())
+    found = cache.get_many(keys)
+    return [{k: str(v) for k, v in (found.get(key) or {}).items()} for key in keys]
