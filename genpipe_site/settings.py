@@ -196,6 +196,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
 }
+# Overrides of telemetry.health.DEFAULTS (min_samples, degraded/down success rates and
+# consecutive failures, latency_objective_ms), e.g. {"down_consecutive_failures": 10}.
+TELEMETRY_HEALTH: dict[str, float] = {}
 # Longest countdown a task is re-scheduled with: scheduled_at waits are chained below the
 # visibility timeout so a delayed message is never redelivered early.
 GENERATION_MAX_COUNTDOWN_S = 300
