@@ -9,8 +9,8 @@ default provider ``sandbox``):
 
 * the users ``demo`` (staff superuser, owner, API token) and ``writer`` (member);
 * the sandbox provider (recreated if it was deleted) with a realistic ``latency_ms``
-  (400 by default) and a ``failure_rate`` of 0.1, so some generations fail and can be
-  retried;
+  (400 by default), a ``failure_rate`` of 0.1 and one retry, so some attempts fail, a few
+  generations fail for good and can be retried;
 * the prompt families ``npc-greeting`` (two active versions, A/B weights 1 and 1, using
   ``{{npc_name}}`` and ``{{mood_to}}`` with defaults) and ``scene-transition`` (one version);
 * a mix of generations of every kind (images, NPC lines, transitions, image-to-video,
@@ -415,6 +415,9 @@ def demo_world_ensure(*, latency_ms: int = DEFAULT_LATENCY_MS) -> DemoWorld:
         **(provider.settings or {}),
         "latency_ms": latency_ms,
         "failure_rate": FAILURE_RATE,
+        # One retry: most injected failures recover (attempts show them), some do not, so
+        # the dashboards show attempt errors, failed generations and a health state.
+        "max_retries": 1,
     }
     provider.enabled = True
     provider.save(update_fields=["settings", "enabled", "updated_at"])
