@@ -412,3 +412,57 @@ def telemetry_series(
         }
         for start, raw in zip(starts, rows, strict=True)
     ]
+
+
+def provider_health_state(provider: Provider, *, now: datetime | None = None) -> str:
+    """The provider's health for the worker's circuit breaker, read as cheaply as possible.
+
+    With Redis: the same one-call report as the dashboards. Without it (or with Redis
+    down): only the inputs of ``health_classify`` — attempts in the last hour, the current
+    run of failures, the 24 h p95 — from indexed queries, never lifetime aggregates.
+    """
+    now = now or timezone.now()
+    limits = provider_limits(provider)
+    client = telemetry_client()
+    if client is not None:
+        try:
+            stats = _from_redis(client, "provider", provider.id, now)
+            return health_classify(
+                attempts=stats.last_1h.attempts,
+                attempt_failures=stats.last_1h.attempt_failures,
+                consecutive_failures=stats.consecutive_failures,
+                p95_ms=stats.percentiles.get(95),
+                limits=limits,
+            ).state
+        except Exception as exc:
+            count_failure("health read", exc)
+    hour_start, _ = window_starts(now)
+    attempts = ProviderAttempt.objects.filter(provider_id=provider.id)
+    window = attempts.filter(
+        started_at__gte=hour_start - timedelta(minutes=15), finished_at__gte=hour_start
+    ).aggregate(n=Count("id"), failed=Count("id", filter=Q(outcome=ProviderAttempt.Outcome.FAILED)))
+    consecutive = 0
+    recent = attempts.filter(finished_at__isnull=False).order_by("-started_at", "-id")
+    for outcome in recent.values_list("outcome", flat=True)[:50]:
+        if outcome != ProviderAttempt.Outcome.FAILED:
+            break
+        consecutive += 1
+    samples = (
+        Generation.objects.filter(
+            provider_id=provider.id,
+            completed_at__gte=now - keys.LATENCY_WINDOW,
+            status__in=[Status.COMPLETED, Status.FAILED],
+            latency_ms__isnull=False,
+        )
+        .order_by("latency_ms")
+        .values_list("latency_ms", flat=True)
+    )
+    rank = nearest_rank(samples.count(), 95)
+    p95 = samples[rank - 1] if rank else None
+    return health_classify(
+        attempts=window["n"],
+        attempt_failures=window["failed"],
+        consecutive_failures=consecutive,
+        p95_ms=float(p95) if p95 is not None else None,
+        limits=limits,
+    ).state

@@ -124,22 +124,13 @@ def _request(generation: Generation, attempt_number: int) -> ProviderRequest:
 
 def _provider_down(provider: Provider) -> bool:
     """The circuit breaker: is the provider's telemetry health ``down``?"""
-    from telemetry.health import health_classify
-    from telemetry.selectors import provider_limits, telemetry_stats
+    from telemetry.selectors import provider_health_state
 
     try:
-        stats = telemetry_stats(scope="provider", ident=provider.id)
+        return provider_health_state(provider) == "down"
     except Exception:  # no figures: let the call through
         logger.warning("health check failed for %s", provider.id, exc_info=True)
         return False
-    health = health_classify(
-        attempts=stats.last_1h.attempts,
-        attempt_failures=stats.last_1h.attempt_failures,
-        consecutive_failures=stats.consecutive_failures,
-        p95_ms=stats.percentiles.get(95),
-        limits=provider_limits(provider),
-    )
-    return health.state == "down"
 
 
 def _claim(generation: Generation, attempt_number: int, now: datetime) -> bool:

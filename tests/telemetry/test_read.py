@@ -219,3 +219,28 @@ def test_cache_and_validation_stats_are_kept_without_redis(staff_api, api, setti
     assert outcomes["totals"]["invalid"] == 1
     assert outcomes["totals"]["valid"] == 2
     assert {"kind": "error", "code": "duration_range_invalid", "count": 1} in outcomes["by_code"]
+
+
+@pytest.mark.parametrize("source", ["redis", "database"])
+def test_breaker_health_state_from_either_source(
+    api, sandbox, settings, django_capture_on_commit_callbacks, source
+):
+    from generations.models import Provider
+    from telemetry.selectors import provider_health_state
+
+    if source == "redis":
+        if not settings.REDIS_URL:
+            pytest.skip("redis not configured")
+    else:
+        settings.REDIS_URL = ""
+    assert provider_health_state(sandbox) == "healthy"
+    sandbox.settings = {"failure_rate": 1.0, "max_retries": 0}
+    sandbox.save()
+    for i in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            api.post(URL, create_body(config={"prompt": f"f{i}"}), format="json")
+    assert provider_health_state(Provider.objects.get(id="sandbox")) == "degraded"
+    for i in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            api.post(URL, create_body(config={"prompt": f"g{i}"}), format="json")
+    assert provider_health_state(Provider.objects.get(id="sandbox")) == "down"
