@@ -509,7 +509,7 @@ def bench_read(client: Any, raw: Any, n: int, reps: int) -> tuple[dict[str, Any]
             t0 = time.perf_counter_ns()
             reply = script_read()
             script_ms.append((time.perf_counter_ns() - t0) / 1e6)
-            answer = [int(reply[0]), *(None if v is None else float(v) for v in reply[1:])]
+            answer = [int(reply[0]), *(None if v in (None, "") else float(v) for v in reply[1:])]
             if answer != [n, *expected.values()]:
                 bad_script.append(str(answer))
 

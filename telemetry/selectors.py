@@ -38,32 +38,37 @@ FIELDS = (
 ERROR_WINDOW = timedelta(days=7)
 TOP_ERRORS = 5
 
-_PERCENTILE_LUA = """
-local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 5000)
-if #old > 0 then
-  redis.call('ZREM', KEYS[1], unpack(old))
-  redis.call('ZREM', KEYS[2], unpack(old))
-end
-local n = redis.call('ZCARD', KEYS[1])
-local out = {n}
-for i = 2, #ARGV do
-  local p = tonumber(ARGV[i])
-  local need = math.ceil(100 / (100 - p) - 1e-9)
-  if n < need or n < 1 then
-    out[#out + 1] = false
-  else
-    local rank = math.max(1, math.ceil(p / 100 * n - 1e-9))
-    local v = redis.call('ZRANGE', KEYS[1], rank - 1, rank - 1, 'WITHSCORES')
-    out[#out + 1] = v[2]
+# Trim a latency set to its window, then answer each percentile by rank (nearest rank, see
+# telemetry.percentiles): {n, value or '' per percentile}. Never pulls the samples out.
+_RANKS_LUA = """
+local function ranks(values, times, cutoff, first, last)
+  local old = redis.call('ZRANGEBYSCORE', times, '-inf', '(' .. cutoff, 'LIMIT', 0, 5000)
+  if #old > 0 then
+    redis.call('ZREM', values, unpack(old))
+    redis.call('ZREM', times, unpack(old))
   end
+  local n = redis.call('ZCARD', values)
+  local out = {tostring(n)}
+  for i = first, last do
+    local p = tonumber(ARGV[i])
+    local need = math.ceil(100 / (100 - p) - 1e-9)
+    if n < need or n < 1 then
+      out[#out + 1] = ''
+    else
+      local rank = math.max(1, math.ceil(p / 100 * n - 1e-9))
+      out[#out + 1] = redis.call('ZRANGE', values, rank - 1, rank - 1, 'WITHSCORES')[2]
+    end
+  end
+  return out
 end
-return out
 """
 
-# One round trip for a whole report: KEYS = counters, latencies, latency times, error index,
-# then 60 minute buckets and 24 hour buckets; ARGV = latency cutoff, percentiles. Buckets are
-# summed here so the reply is a few dozen values, not 85 hashes.
-_READ_LUA = """
+# The percentiles alone (KEYS = latencies, latency times; ARGV = cutoff, percentiles).
+_PERCENTILE_LUA = _RANKS_LUA + "return ranks(KEYS[1], KEYS[2], ARGV[1], 2, #ARGV)\n"
+
+_READ_LUA = (
+    _RANKS_LUA
+    + """
 local function sum(first, last)
   local acc, names = {}, {}
   for i = first, last do
@@ -84,26 +89,11 @@ end
 local totals = redis.call('HGETALL', KEYS[1])
 local minutes = sum(5, 64)
 local hours = sum(65, 88)
-local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 5000)
-if #old > 0 then
-  redis.call('ZREM', KEYS[2], unpack(old))
-  redis.call('ZREM', KEYS[3], unpack(old))
-end
-local n = redis.call('ZCARD', KEYS[2])
-local ranks = {tostring(n)}
-for i = 2, #ARGV do
-  local p = tonumber(ARGV[i])
-  local need = math.ceil(100 / (100 - p) - 1e-9)
-  if n < need or n < 1 then
-    ranks[#ranks + 1] = ''
-  else
-    local rank = math.max(1, math.ceil(p / 100 * n - 1e-9))
-    ranks[#ranks + 1] = redis.call('ZRANGE', KEYS[2], rank - 1, rank - 1, 'WITHSCORES')[2]
-  end
-end
+local r = ranks(KEYS[2], KEYS[3], ARGV[1], 2, #ARGV)
 local errors = redis.call('ZREVRANGE', KEYS[4], 0, 4)
-return {totals, minutes, hours, ranks, errors}
+return {totals, minutes, hours, r, errors}
 """
+)
 
 
 @dataclass
