@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
 from generations.models import Provider, Workspace, WorkspaceMembership
+from tests.embedded import embedded_site
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,22 +41,8 @@ def test_sandbox_provider_exists_after_migrate(db):
 
 
 def test_create_api_token_as_a_subprocess(tmp_path):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
-    }
-    env["GENPIPE_VAR_DIR"] = str(tmp_path)
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-    result = subprocess.run(
-        [*manage, "create_api_token", "ops", "--workspace", "ops"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    site = embedded_site(tmp_path)
+    result = site.manage("create_api_token", "ops", "--workspace", "ops")
+    assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip()) == 40
     assert result.stdout.count("\n") == 1
