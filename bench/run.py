@@ -606,7 +606,7 @@ def render_telemetry(tm: dict[str, Any]) -> list[str]:
         "",
         "| event | n | mean µs | p50 µs | p95 µs | p99 µs | max µs | p50 ÷ PING p50 | "
         "mean ÷ PING mean | round trips/event | client commands/event | Redis commands/event "
-        "(expected) | script time in Redis µs/event | client CPU µs/event | payload bytes |",
+        "(expected) | script time in Redis µs/event | client CPU µs/event | KEYS + ARGV bytes |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind, e in events.items():
@@ -619,7 +619,7 @@ def render_telemetry(tm: dict[str, Any]) -> list[str]:
             f"{_trips(e['round_trips'])} | {_trips(e['client_commands'])} | "
             f"{e['server_commands_per_event']:.2f} ({e['server_commands_expected_per_event']:.2f})"
             f" | {_f(server_us, 1)} | {e['client_cpu_us_per_event']:.0f} | "
-            f"{e['payload_bytes_mean']:,.0f} |"
+            f"{e['argument_bytes_mean']:,.0f} |"
         )
     lines += [
         "",
@@ -627,7 +627,7 @@ def render_telemetry(tm: dict[str, Any]) -> list[str]:
         "`execute_command` and `send_packed_command`), for every event; the column shows the "
         "value every event had, or the distribution. Redis commands are `INFO commandstats` "
         "deltas over the measured loop (commands run inside the Lua script included), next to "
-        "the count expected from the payloads actually sent; `script time in Redis` is the "
+        "the count expected from the script calls actually sent; `script time in Redis` is the "
         "`EVALSHA` time from the same deltas. Client CPU is the benchmark process over the "
         "whole loop (argument building included), divided by the events.",
     ]
@@ -635,8 +635,8 @@ def render_telemetry(tm: dict[str, Any]) -> list[str]:
         "",
         "Where an event's time goes (p50 µs; the same calls split in two, "
         f"{cfg.get('decompose_n')} calls each): **Python** = the recording function with "
-        "`run_script` replaced by a no-op (keys, payload, JSON); **Redis call** = "
-        "`run_script` alone replaying payloads the measured loop sent (the round trip, the "
+        "`run_script` replaced by a no-op (keys and arguments); **Redis call** = "
+        "`run_script` alone replaying calls the measured loop sent (the round trip, the "
         "script, the reply). The halves need not add up to the event: on the 2-core VM the "
         "harness was built on, the same Redis call costs clearly more when other Python work "
         "runs just before it (as inside an event) than back to back (as in the replay), "

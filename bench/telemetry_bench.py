@@ -16,7 +16,7 @@ to that database, so ``telemetry.store.telemetry_client()`` is the product's own
    commands and round trips of every event; ``INFO commandstats`` deltas give the commands
    Redis processed (Lua-internal ones included) and the server time of the script. Then
    the cost is split: the recording call with ``run_script`` stubbed out (Python), and
-   ``run_script`` alone replaying the payloads sent (Redis call).
+   ``run_script`` alone replaying the calls sent (Redis call).
 3. Percentile reads at each ``--sizes`` sample count: the latency sorted set of provider
    ``bench<size>`` (``generation:agg:provider:bench1M:latencies`` for 1,000,000) and its
    ``:at`` companion are filled by a Lua script in small chunks, with the provider's
@@ -57,7 +57,7 @@ TARGET_READ_SAMPLES = 1_000_000
 DECOMPOSE_N = 2000  # calls of each half of the event-cost split
 FILL_CHUNK = 1000  # members per fill call: a few ms of Redis time each
 SPAN_S = 23 * 3600  # :at scores within the last 23 h, so the 24 h window trims nothing
-# What a recording call can run in Redis: the call itself and the commands of _RECORD_LUA.
+# What a recording call can run in Redis: the call itself and the commands of its script.
 RECORD_COMMANDS = frozenset(
     {
         *("evalsha", "eval", "hincrby", "hincrbyfloat", "hset", "expire"),
@@ -191,18 +191,47 @@ def commandstats_delta(
     return out
 
 
-def expected_server_commands(payload: str) -> int:
-    """Commands Redis runs for one recording payload, following ``_RECORD_LUA``:
-    the EVALSHA, one command per entry, one EXPIRE per key that has a TTL, and
-    ZRANGEBYSCORE + 2 ZADD per latency sample (+2 ZREM only when old samples are trimmed,
-    which never happens here: every sample is recent)."""
-    doc = json.loads(payload)
-    count = 1
-    for name in ("incr", "fincr", "hset", "zadd"):
-        count += len(doc.get(name) or [])
-    count += len(doc.get("expire") or {})
-    count += 3 * len(doc.get("samples") or [])
-    return count
+class ServerCommandModel:
+    """Commands Redis runs for the recorded events, following ``ATTEMPT_LUA`` and
+    ``TERMINAL_LUA`` from the ``EVALSHA`` arguments the client sent: the EVALSHA; per scope
+    one increment per counter field in each of the 3 counter hashes; the ``consecutive_failures``
+    write, or for a failure the 6 error commands; an EXPIRE when the event creates a minute
+    or hour bucket (its leading field's first increment, tracked here from the buckets that
+    existed when the model was made); ZRANGEBYSCORE + 2 ZADD per latency sample (+2 ZREM
+    only when old samples are trimmed, which never happens here: every sample is recent)."""
+
+    def __init__(self, raw: Any) -> None:
+        from telemetry.recording import ATTEMPT_LUA, TERMINAL_LUA
+        from telemetry.store import _sha
+
+        self.kinds = {_sha(ATTEMPT_LUA): "attempt", _sha(TERMINAL_LUA): "terminal"}
+        self.created: set[tuple[str, str]] = set()
+        for key in raw.scan_iter(match="generation:agg:*:counters:[mh]:*", count=1000):
+            name = key.decode() if isinstance(key, bytes) else key
+            for leading in ("attempts", "total"):
+                if raw.hexists(name, leading):
+                    self.created.add((name, leading))
+
+    def _bucket_expires(self, event_keys: Sequence[Any], stride: int, leading: str) -> int:
+        count = 0
+        for base in (0, stride):
+            for key in event_keys[base + 1 : base + 3]:
+                if (str(key), leading) not in self.created:
+                    self.created.add((str(key), leading))
+                    count += 1
+        return count
+
+    def count(self, args: Sequence[Any]) -> int:
+        numkeys = int(args[2])
+        event_keys, argv = args[3 : 3 + numkeys], args[3 + numkeys :]
+        stride = numkeys // 2
+        if self.kinds[str(args[1])] == "attempt":
+            failed = stride == 5
+            fields = 1 + failed + (int(argv[2]) > 0) + (int(argv[3]) > 0) + (str(argv[4]) != "")
+            per_scope = 3 * fields + (6 if failed else 1)
+            return 1 + 2 * per_scope + self._bucket_expires(event_keys, stride, "attempts")
+        per_scope = 3 * 2 + (3 if stride == 5 else 0)
+        return 1 + 2 * per_scope + self._bucket_expires(event_keys, stride, "total")
 
 
 # --- floor ---------------------------------------------------------------------------------
@@ -279,31 +308,36 @@ def decompose(
     record: Callable[..., bool],
     make_kwargs: Callable[[int], dict[str, Any]],
     client: Any,
-    payloads: list[str],
+    sent: list[tuple[Any, ...]],
     offset: int,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Split an event's cost: the same recording call with ``run_script`` replaced by a
-    no-op (Python: keys, payload, JSON), and ``run_script`` alone replaying payloads the
-    measured loop sent (the Redis round trip and the script). Replayed payloads count
-    their increments a second time: only the timing matters here."""
+    no-op (Python: keys and arguments), and ``run_script`` alone replaying ``EVALSHA``
+    calls the measured loop sent (the Redis round trip and the script). Replayed calls
+    count their increments a second time: only the timing matters here."""
     from telemetry import recording
-    from telemetry.store import run_script
+    from telemetry.store import _sha, run_script
 
     build: list[float] = []
     real = recording.run_script
     recording.run_script = lambda *args, **kwargs: 1  # type: ignore[assignment]
     try:
-        for i in range(offset, offset + len(payloads)):
+        for i in range(offset, offset + len(sent)):
             kwargs = make_kwargs(i)
             t0 = time.perf_counter_ns()
             record(**kwargs)
             build.append((time.perf_counter_ns() - t0) / 1000)
     finally:
         recording.run_script = real  # type: ignore[assignment]
+    scripts = {_sha(script): script for script in (recording.ATTEMPT_LUA, recording.TERMINAL_LUA)}
+    replays = [
+        (scripts[str(args[1])], list(args[3 : 3 + int(args[2])]), list(args[3 + int(args[2]) :]))
+        for args in sent
+    ]
     call: list[float] = []
-    for payload in payloads:
+    for script, event_keys, argv in replays:
         t0 = time.perf_counter_ns()
-        run_script(client, recording._RECORD_LUA, [], [payload])
+        run_script(client, script, event_keys, argv)
         call.append((time.perf_counter_ns() - t0) / 1000)
     return summary(build, "us"), summary(call, "us")
 
@@ -326,6 +360,7 @@ def bench_event(
     trips: Counter[int] = Counter()
     commands: Counter[int] = Counter()
     refused = 0
+    model = ServerCommandModel(raw)
     stats_before = commandstats(raw)
     with Wire(client, keep=kept) as wire:
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -340,10 +375,11 @@ def bench_event(
             refused += not ok
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     delta = commandstats_delta(stats_before, commandstats(raw))
-    payloads = [args[-1] for args in kept if str(args[0]).upper() in ("EVALSHA", "EVAL")]
+    sent = [args for args in kept if str(args[0]).upper() == "EVALSHA"]
     del kept
-    build, call = decompose(record, make_kwargs, client, payloads[:DECOMPOSE_N], n)
-    expected = sum(expected_server_commands(p) for p in payloads)
+    expected = sum(model.count(args) for args in sent)
+    argument_bytes = [sum(len(str(a).encode()) for a in args[3:]) for args in sent]
+    build, call = decompose(record, make_kwargs, client, sent[:DECOMPOSE_N], n)
     observed = sum(v["calls"] for v in delta.values())
     script = delta.get("evalsha", {"calls": 0.0, "usec": 0.0})
     result: dict[str, Any] = {
@@ -363,7 +399,7 @@ def bench_event(
             v["calls"] for k, v in delta.items() if k not in RECORD_COMMANDS
         ),
         "server_script_us_per_event": script["usec"] / script["calls"] if script["calls"] else None,
-        "payload_bytes_mean": sum(len(p) for p in payloads) / max(len(payloads), 1),
+        "argument_bytes_mean": sum(argument_bytes) / max(len(argument_bytes), 1),
         "build_only": build,
         "redis_call_only": call,
         "client_cpu_us_per_event": 1e6 * cpu / n,

@@ -32,12 +32,29 @@ def counters(scope: str, ident: str) -> str:
     return f"{base(scope, ident)}:counters"
 
 
+def minute_stamp(at: datetime) -> str:
+    """``YYYYmmddHHMM`` of ``at`` (formatted by hand: ``strftime`` is several times slower
+    and runs on every recorded event)."""
+    return f"{at.year:04}{at.month:02}{at.day:02}{at.hour:02}{at.minute:02}"
+
+
+def hour_stamp(at: datetime) -> str:
+    """``YYYYmmddHH`` of ``at``."""
+    return f"{at.year:04}{at.month:02}{at.day:02}{at.hour:02}"
+
+
 def minute_bucket(scope: str, ident: str, at: datetime) -> str:
-    return f"{counters(scope, ident)}:m:{at:%Y%m%d%H%M}"
+    return f"{counters(scope, ident)}:m:{minute_stamp(at)}"
 
 
 def hour_bucket(scope: str, ident: str, at: datetime) -> str:
-    return f"{counters(scope, ident)}:h:{at:%Y%m%d%H}"
+    return f"{counters(scope, ident)}:h:{hour_stamp(at)}"
+
+
+def counter_keys(scope: str, ident: str, minute: str, hour: str) -> list[str]:
+    """Totals, minute bucket and hour bucket of one scope, from precomputed stamps."""
+    totals = counters(scope, ident)
+    return [totals, f"{totals}:m:{minute}", f"{totals}:h:{hour}"]
 
 
 def latencies(scope: str, ident: str) -> str:

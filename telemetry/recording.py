@@ -10,84 +10,113 @@ Two events feed the aggregates of a provider and of an operation type:
   total, completed / failed / cancelled, and one latency sample for generations that
   actually ran (completed or failed after processing started).
 
-All of it is one Lua script call. Redis errors (or no Redis) are counted and logged; the
-database keeps the durable record and ``rebuild_telemetry`` can replay it.
+Each event is one ``EVALSHA`` of a script written for it: the keys (built by
+:mod:`telemetry.keys`) travel as ``KEYS``, the figures as a flat ``ARGV``, so neither
+side encodes or decodes a document. A minute or hour bucket gets its TTL when the event
+creates it (the first increment of its leading counter), not on every write. Redis
+errors (or no Redis) are counted and logged; the database keeps the durable record and
+``rebuild_telemetry`` can replay it.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from . import keys
 from .store import count_failure, run_script, telemetry_client
 
 SCOPES = ("provider", "operation")
 
-# ARGV[1] is a JSON document: {"incr": [[key, field, amount]], "fincr": [...],
-# "hset": [[key, field, value]], "samples": [[values, times, member, latency, at, cutoff]],
-# "zadd": [[key, score, member]], "expire": {key: ttl}} — each key expires once per event.
-_RECORD_LUA = """
-local e = cjson.decode(ARGV[1])
-for _, c in ipairs(e.incr or {}) do redis.call('HINCRBY', c[1], c[2], c[3]) end
-for _, c in ipairs(e.fincr or {}) do redis.call('HINCRBYFLOAT', c[1], c[2], c[3]) end
-for _, c in ipairs(e.hset or {}) do redis.call('HSET', c[1], c[2], c[3]) end
-for _, s in ipairs(e.samples or {}) do
-  local old = redis.call('ZRANGEBYSCORE', s[2], '-inf', '(' .. s[6], 'LIMIT', 0, 5000)
-  if #old > 0 then
-    redis.call('ZREM', s[1], unpack(old))
-    redis.call('ZREM', s[2], unpack(old))
+# Shared head of both scripts. KEYS hold two scopes (provider, then operation type) of
+# `stride` keys each, the scope's counters, minute bucket and hour bucket first; ARGV[1]
+# and ARGV[2] are the minute and hour bucket TTLs. `count(base, field, more)` increments
+# `field` in the scope's three counter hashes, gives a bucket its TTL when that increment
+# creates it, and calls `more(key)` on each hash.
+_HEAD_LUA = """
+local stride = #KEYS / 2
+local ttls = {false, ARGV[1], ARGV[2]}
+local function count(base, field, more)
+  for b = 1, 3 do
+    local key = KEYS[base + b]
+    if redis.call('HINCRBY', key, field, 1) == 1 and ttls[b] then
+      redis.call('EXPIRE', key, ttls[b])
+    end
+    more(key)
   end
-  redis.call('ZADD', s[1], s[4], s[3])
-  redis.call('ZADD', s[2], s[5], s[3])
 end
-for _, z in ipairs(e.zadd or {}) do redis.call('ZADD', z[1], z[2], z[3]) end
-for key, ttl in pairs(e.expire or {}) do redis.call('EXPIRE', key, ttl) end
-return 1
 """
 
+# KEYS per scope: the three counter hashes, and for a failed call the error hash and the
+# error index. ARGV after the TTLs: tokens in, tokens out, cost in USD ("" for none); for
+# a failed call also the error code, message, last-seen ISO time, epoch time, error TTL.
+ATTEMPT_LUA = (
+    _HEAD_LUA
+    + """
+local failed = stride == 5
+local tin, tout, cost = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local function usage(key)
+  if failed then redis.call('HINCRBY', key, 'attempt_failures', 1) end
+  if tin > 0 then redis.call('HINCRBY', key, 'tokens_in', tin) end
+  if tout > 0 then redis.call('HINCRBY', key, 'tokens_out', tout) end
+  if cost ~= '' then redis.call('HINCRBYFLOAT', key, 'cost_usd', cost) end
+end
+for base = 0, stride, stride do
+  count(base, 'attempts', usage)
+  if failed then
+    local err, index = KEYS[base + 4], KEYS[base + 5]
+    redis.call('HINCRBY', KEYS[base + 1], 'consecutive_failures', 1)
+    redis.call('HINCRBY', err, 'count', 1)
+    redis.call('HSET', err, 'last_error', ARGV[7], 'last_seen', ARGV[8])
+    redis.call('ZADD', index, ARGV[9], ARGV[6])
+    redis.call('EXPIRE', err, ARGV[10])
+    redis.call('EXPIRE', index, ARGV[10])
+  else
+    redis.call('HSET', KEYS[base + 1], 'consecutive_failures', 0)
+  end
+end
+return 1
+"""
+)
 
-@dataclass
-class _Event:
-    incr: list[list[Any]] = field(default_factory=list)
-    fincr: list[list[Any]] = field(default_factory=list)
-    hset: list[list[Any]] = field(default_factory=list)
-    samples: list[list[Any]] = field(default_factory=list)
-    zadd: list[list[Any]] = field(default_factory=list)
-    expire: dict[str, int] = field(default_factory=dict)
+# KEYS per scope: the three counter hashes, and when the generation ran the latency set
+# and its by-time companion. ARGV after the TTLs: status; with a sample also the member
+# (generation id), latency in ms, epoch time and the window's cutoff.
+TERMINAL_LUA = (
+    _HEAD_LUA
+    + """
+local status = ARGV[3]
+local function outcome(key) redis.call('HINCRBY', key, status, 1) end
+for base = 0, stride, stride do
+  count(base, 'total', outcome)
+  if stride == 5 then
+    local values, times = KEYS[base + 4], KEYS[base + 5]
+    local old = redis.call('ZRANGEBYSCORE', times, '-inf', '(' .. ARGV[7], 'LIMIT', 0, 5000)
+    if #old > 0 then
+      redis.call('ZREM', values, unpack(old))
+      redis.call('ZREM', times, unpack(old))
+    end
+    redis.call('ZADD', values, ARGV[5], ARGV[4])
+    redis.call('ZADD', times, ARGV[6], ARGV[4])
+  end
+end
+return 1
+"""
+)
 
-    def _buckets(self, scope: str, ident: str, at: datetime) -> list[str]:
-        minute, hour = keys.minute_bucket(scope, ident, at), keys.hour_bucket(scope, ident, at)
-        self.expire[minute] = keys.MINUTE_TTL_S
-        self.expire[hour] = keys.HOUR_TTL_S
-        return [keys.counters(scope, ident), minute, hour]
-
-    def count(self, scope: str, ident: str, at: datetime, name: str, amount: int = 1) -> None:
-        for key in self._buckets(scope, ident, at):
-            self.incr.append([key, name, amount])
-
-    def add_cost(self, scope: str, ident: str, at: datetime, cost: Decimal) -> None:
-        for key in self._buckets(scope, ident, at):
-            self.fincr.append([key, "cost_usd", f"{cost:.6f}"])
-
-    def send(self, what: str) -> bool:
-        client = telemetry_client()
-        if client is None:
-            return False
-        payload = json.dumps(self.__dict__, separators=(",", ":"))
-        try:
-            run_script(client, _RECORD_LUA, [], [payload])
-        except Exception as exc:  # telemetry never fails a request or a task
-            count_failure(what, exc)
-            return False
-        return True
+_BUCKET_TTLS = [keys.MINUTE_TTL_S, keys.HOUR_TTL_S]
 
 
-def _scopes(provider_id: str, operation_type: str) -> tuple[tuple[str, str], ...]:
-    return (("provider", provider_id), ("operation", operation_type))
+def _send(what: str, script: str, event_keys: list[str], args: list[object]) -> bool:
+    client = telemetry_client()
+    if client is None:
+        return False
+    try:
+        run_script(client, script, event_keys, args)
+    except Exception as exc:  # telemetry never fails a request or a task
+        count_failure(what, exc)
+        return False
+    return True
 
 
 def telemetry_record_attempt(
@@ -103,30 +132,22 @@ def telemetry_record_attempt(
     at: datetime,
 ) -> bool:
     """Record one finished provider call. Returns whether Redis took it."""
-    event = _Event()
-    for scope, ident in _scopes(provider_id, operation_type):
-        event.count(scope, ident, at, "attempts")
+    minute, hour = keys.minute_stamp(at), keys.hour_stamp(at)
+    code = error_code or "unknown"
+    event_keys: list[str] = []
+    for scope, ident in ((SCOPES[0], provider_id), (SCOPES[1], operation_type)):
+        event_keys += keys.counter_keys(scope, ident, minute, hour)
         if not succeeded:
-            event.count(scope, ident, at, "attempt_failures")
-        if tokens_in:
-            event.count(scope, ident, at, "tokens_in", tokens_in)
-        if tokens_out:
-            event.count(scope, ident, at, "tokens_out", tokens_out)
-        if cost_usd:
-            event.add_cost(scope, ident, at, cost_usd)
-        scope_counters = keys.counters(scope, ident)
-        if succeeded:
-            event.hset.append([scope_counters, "consecutive_failures", 0])
-            continue
-        code = error_code or "unknown"
-        event.incr.append([scope_counters, "consecutive_failures", 1])
-        error_key = keys.error(scope, ident, code)
-        event.incr.append([error_key, "count", 1])
-        event.hset.append([error_key, "last_error", error_message[:500]])
-        event.hset.append([error_key, "last_seen", at.isoformat()])
-        event.zadd.append([keys.error_index(scope, ident), at.timestamp(), code])
-        event.expire[error_key] = event.expire[keys.error_index(scope, ident)] = keys.ERROR_TTL_S
-    return event.send("attempt")
+            event_keys += [keys.error(scope, ident, code), keys.error_index(scope, ident)]
+    args: list[object] = [
+        *_BUCKET_TTLS,
+        tokens_in,
+        tokens_out,
+        f"{cost_usd:.6f}" if cost_usd else "",
+    ]
+    if not succeeded:
+        args += [code, error_message[:500], at.isoformat(), at.timestamp(), keys.ERROR_TTL_S]
+    return _send("attempt", ATTEMPT_LUA, event_keys, args)
 
 
 def telemetry_record_terminal(
@@ -139,20 +160,15 @@ def telemetry_record_terminal(
     at: datetime,
 ) -> bool:
     """Record a generation's terminal status and, if it ran, its latency sample."""
-    event = _Event()
-    cutoff = (at - keys.LATENCY_WINDOW).timestamp()
-    for scope, ident in _scopes(provider_id, operation_type):
-        event.count(scope, ident, at, "total")
-        event.count(scope, ident, at, status)
-        if latency_ms is not None and status in ("completed", "failed"):
-            event.samples.append(
-                [
-                    keys.latencies(scope, ident),
-                    keys.latency_times(scope, ident),
-                    generation_id,
-                    latency_ms,
-                    at.timestamp(),
-                    cutoff,
-                ]
-            )
-    return event.send("terminal")
+    minute, hour = keys.minute_stamp(at), keys.hour_stamp(at)
+    sampled = latency_ms is not None and status in ("completed", "failed")
+    event_keys: list[str] = []
+    for scope, ident in ((SCOPES[0], provider_id), (SCOPES[1], operation_type)):
+        event_keys += keys.counter_keys(scope, ident, minute, hour)
+        if sampled:
+            event_keys += [keys.latencies(scope, ident), keys.latency_times(scope, ident)]
+    args: list[object] = [*_BUCKET_TTLS, status]
+    if sampled:
+        cutoff = (at - keys.LATENCY_WINDOW).timestamp()
+        args += [generation_id, latency_ms, at.timestamp(), cutoff]
+    return _send("terminal", TERMINAL_LUA, event_keys, args)

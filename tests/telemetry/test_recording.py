@@ -155,3 +155,42 @@ def test_redis_down_is_counted_not_raised(settings):
     )
     assert FAILURES["count"] == before + 1
     _client.cache_clear()
+
+
+def test_every_bucket_and_error_key_expires(telemetry_redis):
+    r = telemetry_redis
+    telemetry_record_terminal(
+        generation_id="g",
+        provider_id="p",
+        operation_type="dialogue",
+        status="completed",
+        latency_ms=10,
+        at=AT,
+    )
+    for minute in range(3):  # the attempt creates new buckets and reuses the terminal's
+        telemetry_record_attempt(
+            provider_id="p",
+            operation_type="dialogue",
+            succeeded=False,
+            error_code="timeout",
+            at=AT + timedelta(minutes=minute),
+        )
+    buckets = list(r.scan_iter(match="generation:agg:*:counters:*"))
+    assert len(buckets) == 2 * (3 + 1)  # per scope: 3 minute buckets and 1 hour bucket
+    for key in buckets:
+        limit = keys.MINUTE_TTL_S if ":m:" in key else keys.HOUR_TTL_S
+        assert 0 < r.ttl(key) <= limit, key
+    for key in r.scan_iter(match="generation:errors:*"):
+        assert 0 < r.ttl(key) <= keys.ERROR_TTL_S, key
+    assert r.ttl(keys.counters("provider", "p")) == -1  # lifetime totals never expire
+    assert r.hgetall("generation:errors:operation:dialogue:timeout")["count"] == "3"
+
+
+def test_a_bucket_ttl_is_set_when_the_bucket_is_created_not_on_every_write(telemetry_redis):
+    r = telemetry_redis
+    minute_key = keys.minute_bucket("provider", "p", AT)
+    telemetry_record_attempt(provider_id="p", operation_type="dialogue", succeeded=True, at=AT)
+    r.expire(minute_key, 100)
+    telemetry_record_attempt(provider_id="p", operation_type="dialogue", succeeded=True, at=AT)
+    assert r.hget(minute_key, "attempts") == "2"
+    assert 0 < r.ttl(minute_key) <= 100
