@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from .services.idempotency import idempotency_keys_purge
 from .services.processing import (
     ProcessOutcome,
     generation_poll,
@@ -76,3 +77,9 @@ def sweep_generations() -> dict[str, int]:
         "failed": len(result.failed),
         "lost_races": result.lost_races,
     }
+
+
+@shared_task(name="generations.purge_idempotency_keys", ignore_result=True, time_limit=300)
+def purge_idempotency_keys() -> int:
+    """Delete ``Idempotency-Key`` records past their 24 hours (beat, every hour)."""
+    return idempotency_keys_purge()

@@ -195,6 +195,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "purge-idempotency-keys": {
+        "task": "generations.purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 # Overrides of telemetry.health.DEFAULTS (min_samples, degraded/down success rates and
 # consecutive failures, latency_objective_ms), e.g. {"down_consecutive_failures": 10}.

@@ -4,6 +4,7 @@ The first request with a key records it (in flight) before doing any work; a ret
 same key and body gets the same generation back (``reused = "idempotency"``), the same key
 with another body is a 422, and a retry while the first request is still running is a 409.
 A request that fails (4xx) forgets its key so the client can correct and resend it.
+Records older than 24 hours are deleted by ``idempotency_keys_purge`` (hourly beat task).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ KEY_TTL = timedelta(hours=24)
 # A record in flight for longer than this belongs to a request that died: take it over.
 IN_FLIGHT_TTL = timedelta(seconds=60)
 _KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")
+PURGE_BATCH = 1000
+PURGE_MAX_BATCHES = 50
 
 
 def body_fingerprint(body: Any) -> str:
@@ -98,3 +101,23 @@ def generation_create_idempotent(
         generation=outcome.generation
     )
     return outcome
+
+
+def idempotency_keys_purge(
+    *, now: datetime | None = None, batch: int = PURGE_BATCH, max_batches: int = PURGE_MAX_BATCHES
+) -> int:
+    """Delete records older than the key lifetime, ``batch`` rows per statement (short
+    locks), at most ``max_batches`` statements per call; the next call takes the rest.
+    Returns how many were deleted. A key past its lifetime is already treated as new by
+    the create path, so purging only reclaims space."""
+    cutoff = (now or timezone.now()) - KEY_TTL
+    expired = IdempotencyRecord.objects.filter(created_at__lt=cutoff).order_by("created_at")
+    deleted = 0
+    for _ in range(max_batches):
+        ids = list(expired.values_list("id", flat=True)[:batch])
+        if not ids:
+            break
+        deleted += IdempotencyRecord.objects.filter(id__in=ids, created_at__lt=cutoff).delete()[0]
+        if len(ids) < batch:
+            break
+    return deleted
