@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from telemetry.buckets import bucket_add, buckets_available_exactly, buckets_read
+from telemetry.buckets import BucketWrite, bucket_add, buckets_available_exactly, buckets_read
 from telemetry.store import count_failure
 
 from .inventory import SCAN_LIMIT as SCAN_LIMIT  # re-exported: the entries cap
@@ -37,12 +37,16 @@ def _hour(at: datetime) -> str:
     return f"generation:stats:cache:h:{at:%Y%m%d%H}"
 
 
-def cache_stats_record(*, outcome: str, now: datetime | None = None) -> None:
-    """Count one lookup: ``outcome`` is ``cache``, ``dedup`` or ``miss``. Never raises."""
-    now = now or timezone.now()
+def cache_stats_write(*, outcome: str, now: datetime) -> BucketWrite:
+    """The bucket increments of one lookup: ``outcome`` is ``cache``, ``dedup`` or ``miss``."""
     field = "misses" if outcome == "miss" else f"hits_{outcome}"
     minute, hour = _minute(now), _hour(now)
-    bucket_add({minute: {field: 1}, hour: {field: 1}}, {minute: MINUTE_TTL_S, hour: HOUR_TTL_S})
+    return {minute: {field: 1}, hour: {field: 1}}, {minute: MINUTE_TTL_S, hour: HOUR_TTL_S}
+
+
+def cache_stats_record(*, outcome: str, now: datetime | None = None) -> None:
+    """Count one lookup now (see ``cache_stats_write``). Never raises."""
+    bucket_add(*cache_stats_write(outcome=outcome, now=now or timezone.now()))
 
 
 def _window(raws: list[dict[str, str]]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ is acceptable for a dashboard and documented as approximate. Never raises.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from django.core.cache import cache
 
@@ -20,8 +20,27 @@ def buckets_available_exactly() -> bool:
     return telemetry_client() is not None
 
 
+# What a statistic wants added: {bucket key: {field: amount}} and {bucket key: TTL (s)}.
+BucketWrite = tuple[Mapping[str, Mapping[str, int]], Mapping[str, int]]
+
+
+def bucket_merge(writes: Iterable[BucketWrite]) -> BucketWrite:
+    """Several statistics' writes as one, to send them in a single round trip."""
+    increments: dict[str, dict[str, int]] = {}
+    ttls: dict[str, int] = {}
+    for write_increments, write_ttls in writes:
+        for key, fields in write_increments.items():
+            merged = increments.setdefault(key, {})
+            for name, amount in fields.items():
+                merged[name] = merged.get(name, 0) + amount
+        for key, ttl in write_ttls.items():
+            ttls[key] = max(ttl, ttls.get(key, 0))
+    return increments, ttls
+
+
 def bucket_add(increments: Mapping[str, Mapping[str, int]], ttls: Mapping[str, int]) -> None:
-    """Add ``increments[key][field]`` to each bucket; ``ttls[key]`` is its lifetime (s)."""
+    """Add ``increments[key][field]`` to each bucket; ``ttls[key]`` is its lifetime (s).
+    With Redis this is one pipelined round trip, whatever the number of buckets."""
     client = telemetry_client()
     try:
         if client is not None:

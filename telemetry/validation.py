@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .buckets import bucket_add, buckets_available_exactly, buckets_read
+from .buckets import BucketWrite, bucket_add, buckets_available_exactly, buckets_read
 from .store import count_failure
 
 TTL_S = 8 * 86400
@@ -25,15 +25,27 @@ def _bucket(at: datetime) -> str:
     return f"generation:stats:validation:h:{at:%Y%m%d%H}"
 
 
-def validation_outcome_record(
-    *, source: str, valid: bool, codes: dict[str, list[str]], now: datetime | None = None
-) -> None:
-    """Count one validation run. ``codes`` maps errors/warnings/suggestions to issue codes."""
-    key = _bucket(now or timezone.now())
+def validation_outcome_write(
+    *, source: str, valid: bool, codes: dict[str, list[str]], now: datetime
+) -> BucketWrite:
+    """The bucket increments of one validation run. ``codes`` maps errors, warnings and
+    suggestions to issue codes."""
+    key = _bucket(now)
     fields: Counter[str] = Counter({f"runs:{source}": 1, "valid" if valid else "invalid": 1})
     for kind, kind_codes in codes.items():
         fields.update(f"{kind}:{code}" for code in kind_codes)
-    bucket_add({key: fields}, {key: TTL_S})
+    return {key: fields}, {key: TTL_S}
+
+
+def validation_outcome_record(
+    *, source: str, valid: bool, codes: dict[str, list[str]], now: datetime | None = None
+) -> None:
+    """Count one validation run now (see ``validation_outcome_write``). Never raises."""
+    bucket_add(
+        *validation_outcome_write(
+            source=source, valid=valid, codes=codes, now=now or timezone.now()
+        )
+    )
 
 
 def validation_outcomes(*, hours: int = 24, now: datetime | None = None) -> dict[str, Any]:

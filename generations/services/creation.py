@@ -19,9 +19,10 @@ from caching.services import (
     cache_slot_release,
     cache_slot_set,
 )
-from caching.stats import cache_stats_record
+from caching.stats import cache_stats_write
 from genpipe_site.errors import ValidationFailed
-from telemetry.validation import validation_outcome_record
+from telemetry.buckets import BucketWrite, bucket_add, bucket_merge
+from telemetry.validation import validation_outcome_write
 
 from ..errors import InvalidTransition
 from ..models import Generation, GenerationEvent, Provider, Status, Workspace
@@ -48,6 +49,18 @@ class PreparedRequest:
     reproducible_hash: str
     cache_key: str | None
     report: ValidationReport
+
+
+@dataclass(frozen=True)
+class _Create:
+    """One create request past validation: who asks, in which workspace, for what."""
+
+    workspace: Workspace
+    user: AbstractBaseUser | AnonymousUser | None
+    prepared: PreparedRequest
+    now: datetime
+    parent: Generation | None
+    retry_count: int
 
 
 @dataclass(frozen=True)
@@ -115,9 +128,8 @@ def request_prepare(*, workspace: Workspace, data: Mapping[str, Any]) -> Prepare
     )
 
 
-def validation_record(report: ValidationReport, *, source: str) -> None:
-    """Count a validation outcome for the validation health view (never raises)."""
-    validation_outcome_record(
+def _validation_write(report: ValidationReport, *, source: str, now: datetime) -> BucketWrite:
+    return validation_outcome_write(
         source=source,
         valid=report.valid,
         codes={
@@ -125,7 +137,13 @@ def validation_record(report: ValidationReport, *, source: str) -> None:
             "warning": [i.code for i in report.warnings],
             "suggestion": [i.code for i in report.suggestions],
         },
+        now=now,
     )
+
+
+def validation_record(report: ValidationReport, *, source: str) -> None:
+    """Count a validation outcome for the validation health view (never raises)."""
+    bucket_add(*_validation_write(report, source=source, now=timezone.now()))
 
 
 def _lock(workspace: Workspace, key: str) -> None:
@@ -173,19 +191,12 @@ def _parent(workspace: Workspace, parent_id: uuid.UUID | None) -> Generation | N
     return parent
 
 
-def _insert(
-    *,
-    workspace: Workspace,
-    user: AbstractBaseUser | AnonymousUser | None,
-    prepared: PreparedRequest,
-    now: datetime,
-    parent: Generation | None,
-    retry_count: int,
-) -> Generation:
+def _insert(request: _Create) -> Generation:
+    prepared, user = request.prepared, request.user
     data, config = prepared.data, prepared.data["config"]
     assert prepared.provider is not None
     generation = Generation.objects.create(
-        workspace=workspace,
+        workspace=request.workspace,
         created_by_id=user.pk if user is not None and user.is_authenticated else None,
         operation_type=prepared.operation_type,
         provider=prepared.provider,
@@ -203,8 +214,8 @@ def _insert(
         social_context=prepared.social_context,
         priority=data.get("priority", 5),
         scheduled_at=data.get("scheduled_at"),
-        parent=parent,
-        retry_count=retry_count,
+        parent=request.parent,
+        retry_count=request.retry_count,
         enqueued_at=timezone.now(),  # the task is published when this transaction commits
     )
     GenerationEvent.objects.create(
@@ -213,7 +224,7 @@ def _insert(
         to_status=Status.PENDING,
         reason="created",
         actor=_actor(user),
-        at=now,
+        at=request.now,
     )
     generation_enqueue(
         generation_id=str(generation.id),
@@ -257,42 +268,37 @@ def generation_create(
     """
     now = now or timezone.now()
     prepared = request_prepare(workspace=workspace, data=data)
-    validation_record(prepared.report, source="create")
-    prepared.report.raise_if_invalid()
-    parent = parent or _parent(workspace, data.get("parent_generation_id"))
-    key, force_new = prepared.cache_key, bool(data.get("force_new"))
-
-    looked_up = key is not None and not force_new
-    # Repeats are the common case: answer them without a transaction or the slot lock.
-    reused = _reusable(workspace, prepared) if looked_up else None
-    if reused is None:
-        reused, generation = _create_locked(
-            workspace=workspace,
-            user=user,
-            prepared=prepared,
-            now=now,
-            parent=parent,
-            retry_count=retry_count,
-            looked_up=looked_up,
-            force_new=force_new,
+    # The validation outcome and the cache lookup are counted together, once the request
+    # is answered or refused: one statistics round trip per create.
+    stats = [_validation_write(prepared.report, source="create", now=now)]
+    try:
+        prepared.report.raise_if_invalid()
+        parent = parent or _parent(workspace, data.get("parent_generation_id"))
+        outcome, looked_up = _reuse_or_create(
+            _Create(workspace, user, prepared, now, parent, retry_count)
         )
-    if looked_up:  # outside the transaction: the slot lock is not held for telemetry
-        cache_stats_record(outcome=reused.reused or "miss" if reused else "miss", now=now)
-    return reused or CreateOutcome(generation, None)
+        if looked_up:
+            stats.append(cache_stats_write(outcome=outcome.reused or "miss", now=now))
+    finally:  # outside the transaction: the slot lock is never held for statistics
+        bucket_add(*bucket_merge(stats))
+    return outcome
 
 
-def _create_locked(
-    *,
-    workspace: Workspace,
-    user: AbstractBaseUser | AnonymousUser | None,
-    prepared: PreparedRequest,
-    now: datetime,
-    parent: Generation | None,
-    retry_count: int,
-    looked_up: bool,
-    force_new: bool,
-) -> tuple[CreateOutcome | None, Generation]:
+def _reuse_or_create(request: _Create) -> tuple[CreateOutcome, bool]:
+    """The outcome, and whether the cache was consulted (counted as a hit or a miss)."""
+    prepared = request.prepared
+    force_new = bool(prepared.data.get("force_new"))
+    looked_up = prepared.cache_key is not None and not force_new
+    # Repeats are the common case: answer them without a transaction or the slot lock.
+    reused = _reusable(request.workspace, prepared) if looked_up else None
+    if reused is not None:
+        return reused, looked_up
+    return _create_locked(request, looked_up=looked_up, force_new=force_new), looked_up
+
+
+def _create_locked(request: _Create, *, looked_up: bool, force_new: bool) -> CreateOutcome:
     """Under the slot's lock: look again, then insert and claim the slot."""
+    workspace, prepared = request.workspace, request.prepared
     key = prepared.cache_key
     with transaction.atomic():
         if looked_up:
@@ -300,15 +306,8 @@ def _create_locked(
             _lock(workspace, key)
             reused = _reusable(workspace, prepared)  # another request may have won meanwhile
             if reused is not None:
-                return reused, reused.generation
-        generation = _insert(
-            workspace=workspace,
-            user=user,
-            prepared=prepared,
-            now=now,
-            parent=parent,
-            retry_count=retry_count,
-        )
+                return reused
+        generation = _insert(request)
         if key is not None:
             write = cache_slot_set if force_new else cache_slot_claim
             write(
@@ -317,7 +316,7 @@ def _create_locked(
                 strategy=prepared.data["config"]["strategy"],
                 generation_id=str(generation.id),
             )
-    return None, generation
+    return CreateOutcome(generation, None)
 
 
 def generation_retry(

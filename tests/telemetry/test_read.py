@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from generations.models import Generation
@@ -190,6 +191,43 @@ def test_cache_stats_count_hits_and_misses(staff_api, api, telemetry_redis):
     }
     assert stats["last_24h"]["hits"] == 1
     assert stats["entries"]["by_strategy"]["once"] >= 1
+
+
+@pytest.mark.redis
+def test_a_create_counts_validation_and_cache_lookup_in_one_write(
+    api, telemetry_redis, monkeypatch
+):
+    from generations.services import creation
+    from telemetry.validation import validation_outcomes
+
+    writes: list[list[str]] = []
+    real = creation.bucket_add
+
+    def recording(increments, ttls):
+        writes.append(sorted(key.split(":")[2] for key in increments))  # cache / validation
+        real(increments, ttls)
+
+    monkeypatch.setattr(creation, "bucket_add", recording)
+    assert api.post(URL, create_body(), format="json").status_code == 201
+    assert api.post(URL, create_body(), format="json").status_code == 200  # dedup hit
+    bad = create_body(config={"duration": {"min": 9, "max": 1}})
+    assert api.post(URL, bad, format="json").status_code == 400
+    # One bucket write (one pipeline) per create: minute + hour of the lookup, the
+    # validation hour; the refused request has no lookup to count.
+    assert writes == [["cache", "cache", "validation"]] * 2 + [["validation"]]
+    hour = telemetry_redis.hgetall(f"generation:stats:cache:h:{timezone.now():%Y%m%d%H}")
+    assert hour == {"misses": "1", "hits_dedup": "1"}
+    totals = validation_outcomes()["totals"]
+    assert totals == {"valid": 2, "invalid": 1, "creates": 3, "validations": 0}
+
+
+def test_bucket_merge_sums_fields_and_keeps_the_longest_ttl():
+    from telemetry.buckets import bucket_merge
+
+    merged = bucket_merge(
+        [({"a": {"x": 1}}, {"a": 60}), ({"a": {"x": 2, "y": 1}, "b": {"z": 1}}, {"a": 30, "b": 5})]
+    )
+    assert merged == ({"a": {"x": 3, "y": 1}, "b": {"z": 1}}, {"a": 60, "b": 5})
 
 
 def test_generation_latency_is_stored_for_generations_that_ran(
