@@ -7,8 +7,10 @@ exponential backoff and full jitter, honouring ``Retry-After``, up to the node's
 ``fallback.max_retries`` (else the provider's ``settings.max_retries``, else 2) per
 provider. When retries run out, or the provider's health is ``down`` (the circuit breaker,
 fed by telemetry), the generation fails over to the provider's fallback provider if that
-one is enabled and supports the operation. Permanent failures fail at once. Asynchronous
-providers are submitted here and polled by re-scheduled tasks, never by a sleeping worker.
+one is enabled and supports the operation. A provider disabled after the generation was
+queued is treated like an open circuit (``provider_disabled``): fail over, else wait and
+fail. Permanent failures fail at once. Asynchronous providers are submitted here and
+polled by re-scheduled tasks, never by a sleeping worker.
 """
 
 from __future__ import annotations
@@ -184,6 +186,9 @@ def generation_process(
         return ProcessOutcome("skipped")
 
     provider = generation.provider
+    if not provider.enabled:  # disabled after this generation was queued
+        error = ProviderTransientError("provider_disabled", "The provider is disabled.")
+        return _after_failure(generation, provider, error, attempt, circuit_open=True)
     if _provider_down(provider):
         error = ProviderTransientError("provider_unavailable", "Circuit open: provider is down.")
         return _after_failure(generation, provider, error, attempt, circuit_open=True)

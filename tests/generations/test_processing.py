@@ -133,3 +133,41 @@ def test_unknown_adapter_fails_permanently(api, sandbox, kind):
     assert generation_process(generation_id=str(generation.id)).status == "failed"
     generation.refresh_from_db()
     assert generation.error_code == "adapter_unavailable"
+
+
+def _run_until_done(generation: Generation) -> list[str]:
+    statuses, attempt = [], 1
+    while True:
+        status = generation_process(generation_id=str(generation.id), attempt=attempt).status
+        statuses.append(status)
+        if status != "retry":
+            return statuses
+        attempt += 1
+
+
+def test_a_provider_disabled_after_queueing_is_not_called(api, sandbox):
+    generation = create(api, create_body())
+    sandbox.enabled = False
+    sandbox.save()
+    statuses = _run_until_done(generation)
+    generation.refresh_from_db()
+    assert (generation.status, generation.error_code) == ("failed", "provider_disabled")
+    assert statuses[-1] == "failed" and set(statuses[:-1]) <= {"retry"}
+    assert not ProviderAttempt.objects.filter(generation=generation).exists()
+
+
+def test_a_disabled_provider_fails_over_to_its_enabled_fallback(api, sandbox):
+    from generations.models import Provider
+
+    generation = create(api, create_body())
+    backup = Provider.objects.create(
+        id="backup", name="Backup", adapter="sandbox", operation_types=sandbox.operation_types
+    )
+    sandbox.enabled, sandbox.fallback_provider = False, backup
+    sandbox.save()
+    assert _run_until_done(generation) == ["retry", "completed"]
+    generation.refresh_from_db()
+    assert (generation.provider_id, generation.failover_from) == ("backup", "sandbox")
+    assert list(
+        ProviderAttempt.objects.filter(generation=generation).values_list("provider_id", flat=True)
+    ) == ["backup"]
