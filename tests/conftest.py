@@ -74,11 +74,15 @@ def _isolated_cache_prefix() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
-    """Empty this worker's Redis keys (the database cache rolls back with the test)."""
+    """Empty this worker's Redis keys (the database cache rolls back with the test) and
+    the in-process provider cache (a rollback sends no post_save to clear it)."""
     from django.core.cache import cache
+
+    from generations.provider_cache import provider_cache_clear
 
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
+    provider_cache_clear()
     yield
 
 

@@ -27,6 +27,7 @@ from telemetry.validation import validation_outcome_write
 from ..errors import InvalidTransition
 from ..models import Generation, GenerationEvent, Provider, Status, Workspace
 from ..operations import operation_for
+from ..provider_cache import provider_cached
 from .canonical import canonicalize, reproducible_hash
 from .dispatch import generation_enqueue
 from .prompts import PromptResolution, prompt_resolve
@@ -76,7 +77,7 @@ def request_prepare(*, workspace: Workspace, data: Mapping[str, Any]) -> Prepare
     """
     config = data["config"]
     provider_id = data.get("provider_id") or workspace.default_provider_id
-    provider = Provider.objects.filter(id=provider_id).first() if provider_id else None
+    provider = provider_cached(provider_id) if provider_id else None
     social = social_context_resolve(
         data.get("social_context") or config.get("social_context"),
         workspace_max_rating=workspace.max_content_rating,
