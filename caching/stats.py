@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from telemetry.buckets import BucketWrite, bucket_add, buckets_available_exactly, buckets_read
+from telemetry.buckets import BucketWrite, buckets_available_exactly, buckets_read
 from telemetry.store import count_failure
 
 from .inventory import SCAN_LIMIT as SCAN_LIMIT  # re-exported: the entries cap
@@ -42,11 +42,6 @@ def cache_stats_write(*, outcome: str, now: datetime) -> BucketWrite:
     field = "misses" if outcome == "miss" else f"hits_{outcome}"
     minute, hour = _minute(now), _hour(now)
     return {minute: {field: 1}, hour: {field: 1}}, {minute: MINUTE_TTL_S, hour: HOUR_TTL_S}
-
-
-def cache_stats_record(*, outcome: str, now: datetime | None = None) -> None:
-    """Count one lookup now (see ``cache_stats_write``). Never raises."""
-    bucket_add(*cache_stats_write(outcome=outcome, now=now or timezone.now()))
 
 
 def _window(raws: list[dict[str, str]]) -> dict[str, Any]:

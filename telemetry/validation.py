@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .buckets import BucketWrite, bucket_add, buckets_available_exactly, buckets_read
+from .buckets import BucketWrite, buckets_available_exactly, buckets_read
 from .store import count_failure
 
 TTL_S = 8 * 86400
@@ -35,17 +35,6 @@ def validation_outcome_write(
     for kind, kind_codes in codes.items():
         fields.update(f"{kind}:{code}" for code in kind_codes)
     return {key: fields}, {key: TTL_S}
-
-
-def validation_outcome_record(
-    *, source: str, valid: bool, codes: dict[str, list[str]], now: datetime | None = None
-) -> None:
-    """Count one validation run now (see ``validation_outcome_write``). Never raises."""
-    bucket_add(
-        *validation_outcome_write(
-            source=source, valid=valid, codes=codes, now=now or timezone.now()
-        )
-    )
 
 
 def validation_outcomes(*, hours: int = 24, now: datetime | None = None) -> dict[str, Any]:

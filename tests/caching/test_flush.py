@@ -17,8 +17,9 @@ from caching.flush import FlushError, cache_slots_flush
 from caching.inventory import slot_keys, slot_parse
 from caching.keys import cache_key, slot_storage_key
 from caching.services import cache_slot_get, cache_slot_set
-from caching.stats import cache_stats, cache_stats_record
+from caching.stats import cache_stats, cache_stats_write
 from generations.models import Workspace
+from telemetry.buckets import bucket_add
 from telemetry.recording import telemetry_record_attempt
 from tests.embedded import embedded_site
 
@@ -225,7 +226,7 @@ def test_redis_flush_leaves_telemetry_stats_and_other_prefixes_alone(db, setting
         error_message="x",
         at=now,
     )
-    cache_stats_record(outcome="miss", now=now)
+    bucket_add(*cache_stats_write(outcome="miss", now=now))
     other_site = f"other-site-{provider}:1:slot:1:generation:a|b|none|none|once|v1"
     raw.set(other_site, "g")
     try:
