@@ -135,7 +135,7 @@ def telemetry_record_attempt(
     minute, hour = keys.minute_stamp(at), keys.hour_stamp(at)
     code = error_code or "unknown"
     event_keys: list[str] = []
-    for scope, ident in ((SCOPES[0], provider_id), (SCOPES[1], operation_type)):
+    for scope, ident in zip(SCOPES, (provider_id, operation_type), strict=True):
         event_keys += keys.counter_keys(scope, ident, minute, hour)
         if not succeeded:
             event_keys += [keys.error(scope, ident, code), keys.error_index(scope, ident)]
@@ -163,7 +163,7 @@ def telemetry_record_terminal(
     minute, hour = keys.minute_stamp(at), keys.hour_stamp(at)
     sampled = latency_ms is not None and status in ("completed", "failed")
     event_keys: list[str] = []
-    for scope, ident in ((SCOPES[0], provider_id), (SCOPES[1], operation_type)):
+    for scope, ident in zip(SCOPES, (provider_id, operation_type), strict=True):
         event_keys += keys.counter_keys(scope, ident, minute, hour)
         if sampled:
             event_keys += [keys.latencies(scope, ident), keys.latency_times(scope, ident)]
