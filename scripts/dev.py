@@ -330,8 +330,7 @@ def cmd_run(port: int) -> int:
     say(f"backends ({mode}): {database}; {cache}; {broker}")
     if not port_free(port):
         die(f"port {port} on 127.0.0.1 is in use; pick another with --port")
-    manage(python, env, "migrate", "--no-input")
-    manage(python, env, "createcachetable")
+    manage(python, env, "migrate", "--no-input")  # also creates the database cache table
     token, login = load_demo(python, env)
 
     worker_cmd = [str(python), "-m", "celery", "-A", "genpipe_site", "worker"]
