@@ -30,13 +30,16 @@ URL = "/api/v1/generations"
 
 
 @pytest.fixture
-def worker_queue() -> Iterator[str]:
-    """A worker subprocess on the test database, consuming a queue of its own."""
+def worker_queue(telemetry_redis: object) -> Iterator[str]:
+    """A worker subprocess on the test database, consuming a queue of its own, recording
+    telemetry (and reading provider health for its breaker) in this test's flushed Redis
+    database: earlier runs' failures must not open the breaker."""
     queue = f"e2e-{uuid.uuid4().hex[:8]}"
     db = connection.settings_dict
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,  # the isolated telemetry database
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "DJANGO_SETTINGS_MODULE": "genpipe_site.settings",
         "CELERY_TASK_DEFAULT_QUEUE": queue,  # retries and polls stay on this worker
