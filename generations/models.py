@@ -216,7 +216,10 @@ class Generation(models.Model):
     """One requested piece of content and everything known about how it was made."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="generations")
+    # Covered by the gen_ws_* indexes, which all lead with the workspace.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="generations", db_index=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -271,8 +274,13 @@ class Generation(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
     retry_count = models.PositiveIntegerField(default=0)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    parent = models.ForeignKey(  # indexed by gen_parent
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
+        db_index=False,
     )
 
     result = models.JSONField(null=True, blank=True)
@@ -282,10 +290,20 @@ class Generation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Lists page newest first by (created_at, id): every list index ends with both, so
+        # a page is an ordered index range, never a sort of the whole workspace.
         indexes = [
-            models.Index(fields=["workspace", "-created_at"], name="gen_ws_created"),
-            models.Index(fields=["workspace", "status", "-created_at"], name="gen_ws_status"),
-            models.Index(fields=["workspace", "operation_type", "-created_at"], name="gen_ws_op"),
+            models.Index(fields=["-created_at", "-id"], name="gen_created"),
+            models.Index(fields=["workspace", "-created_at", "-id"], name="gen_ws_created"),
+            models.Index(
+                fields=["workspace", "status", "-created_at", "-id"], name="gen_ws_status"
+            ),
+            models.Index(
+                fields=["workspace", "operation_type", "-created_at", "-id"], name="gen_ws_op"
+            ),
+            models.Index(
+                fields=["workspace", "provider", "-created_at", "-id"], name="gen_ws_provider"
+            ),
             models.Index(fields=["workspace", "reproducible_hash"], name="gen_ws_hash"),
             models.Index(fields=["parent"], name="gen_parent"),
             models.Index(

@@ -49,10 +49,14 @@ def workspace_resolve(*, user: User, workspace_id: str | int | None) -> Workspac
 
 
 def generation_list(*, user: User) -> QuerySet[Generation]:
-    """Generations of every workspace the user belongs to, newest first."""
-    return Generation.objects.filter(
-        workspace_id__in=workspace_list(user=user).values("id")
-    ).order_by("-created_at", "-id")
+    """Generations of every workspace the user belongs to, newest first.
+
+    The workspace ids are read first (one small query) and inlined: a member of one
+    workspace gets ``workspace_id = X``, which PostgreSQL serves as an ordered range of
+    ``gen_ws_*``; behind a subquery it sorted the whole workspace for every page.
+    """
+    workspace_ids = list(workspace_list(user=user).values_list("id", flat=True))
+    return Generation.objects.filter(workspace_id__in=workspace_ids).order_by("-created_at", "-id")
 
 
 def generation_get(*, user: User, generation_id: uuid.UUID | str) -> Generation:

@@ -1,0 +1,46 @@
+"""A page of the list is an ordered index range on PostgreSQL, never a sort of the workspace.
+
+With a handful of rows the planner would rightly prefer a sequential scan, so the test turns
+scans that cannot deliver order off and asks whether an ordered plan exists: a Sort node (or
+an Incremental Sort) means the indexes no longer match the list's ordering or filters.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from generations.filters import GenerationFilter
+from generations.selectors import generation_list
+from tests.builders import create_body
+
+pytestmark = pytest.mark.postgres
+URL = "/api/v1/generations"
+
+
+def _plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"status": "failed"},
+        {"operation_type": "text_to_image"},
+        {"provider": "sandbox"},
+        {"created_after": "2026-01-01T00:00:00Z"},
+    ],
+)
+def test_a_page_is_read_in_index_order(api, user, filters):
+    for i in range(3):
+        api.post(URL, create_body(config={"prompt": f"p{i}"}), format="json")
+    queryset = GenerationFilter(filters, queryset=generation_list(user=user)).qs[:51]
+    plan = _plan(queryset)
+    assert "Index" in plan and "Sort" not in plan, plan
+    assert "SubPlan" not in plan and "Join" not in plan, plan  # workspace ids are inlined
