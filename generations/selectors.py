@@ -60,7 +60,12 @@ def generation_list(*, user: User) -> QuerySet[Generation]:
 
 
 def generation_get(*, user: User, generation_id: uuid.UUID | str) -> Generation:
-    generation = generation_list(user=user).filter(id=generation_id).first()
+    if not user.is_authenticated:
+        raise GenerationNotFound()
+    # One query: the row by primary key, kept only if the user is a member of its workspace.
+    generation = Generation.objects.filter(
+        id=generation_id, workspace__memberships__user_id=user.pk
+    ).first()
     if generation is None:
         raise GenerationNotFound()
     return generation
