@@ -16,6 +16,8 @@ Design (chosen for stable numbers on a small, co-located box):
 
 ``run_scenario`` is the library entry point used by ``bench/run.py``; ``python
 bench/load.py --port ... --token ... --scenario noop`` drives an already running server.
+The ``list`` op first fetches its page once (``list_prepare``, the reference every
+measured response must equal), then requests it in the closed loop.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -41,7 +44,13 @@ if str(ROOT) not in sys.path:
 from tests.builders import create_body  # noqa: E402  (needs ROOT on sys.path)
 
 CREATE_PATH = "/api/v1/generations"
-OPS = ("noop", "insert", "create_cold", "create_cache_hit", "post_to_completed")
+OPS = ("noop", "insert", "create_cold", "create_cache_hit", "post_to_completed", "list")
+# list query parameter -> the result field every result of the page must equal
+LIST_FILTER_FIELDS = {
+    "status": "status",
+    "provider": "provider_id",
+    "operation_type": "operation_type",
+}
 MAX_ERROR_SAMPLES = 5
 
 
@@ -62,7 +71,8 @@ class ScenarioSpec:
     warmup_s: float
     poll_interval_s: float = 0.005
     completion_timeout_s: float = 30.0
-    # op-specific: "workspace_id" (insert), "body" (create_cache_hit)
+    # op-specific: "workspace_id" (insert), "body" (create_cache_hit), "query" and
+    # "follow_next" (list; list_prepare adds "path", "limit", "expect" and "ids")
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -206,12 +216,96 @@ def op_post_to_completed(client: Client, spec: ScenarioSpec) -> Sample:
     return Sample(start, time.monotonic(), True, 200, "completed", gen_id, polls, "")
 
 
+def list_page_problem(doc: dict[str, Any], params: dict[str, Any]) -> str:
+    """Why a list page is not the expected one ("" when it is): ``limit`` results, each
+    equal to ``expect`` on the filtered fields, and (when ``ids`` is set) exactly the
+    reference page's ids in the same order."""
+    results = doc.get("results")
+    if not isinstance(results, list):
+        return f"no results list in {str(doc)[:200]}"
+    if len(results) != params["limit"]:
+        return f"{len(results)} results, expected {params['limit']}"
+    for result in results:
+        for name, value in params["expect"].items():
+            if result.get(name) != value:
+                return f"result {result.get('id')} has {name}={result.get(name)!r}, not {value!r}"
+    ids = params.get("ids")
+    if ids is not None and [r.get("id") for r in results] != ids:
+        return "not the page fetched at scenario start (other ids or order)"
+    return ""
+
+
+def op_list(client: Client, spec: ScenarioSpec) -> Sample:
+    start = time.monotonic()
+    status, data = client.request("GET", spec.params["path"])
+    end = time.monotonic()  # a page is ~100 times a create's body: parse it off the clock
+    if status != 200:
+        return _fail(start, status, data.decode(errors="replace"))
+    problem = list_page_problem(_json(data), spec.params)
+    if problem:
+        return _fail(start, status, problem)
+    return Sample(start, end, True, status, "", "", 0, "")
+
+
+def _list_fetch(client: Client, path: str, params: dict[str, Any]) -> dict[str, Any]:
+    status, data = client.request("GET", path)
+    if status != 200:
+        raise RuntimeError(f"GET {path} answered {status}: {data[:300].decode(errors='replace')}")
+    doc = _json(data)
+    problem = list_page_problem(doc, params)
+    if problem:
+        raise RuntimeError(f"GET {path}: {problem}")
+    return doc
+
+
+def list_prepare(target: Target, spec: ScenarioSpec) -> dict[str, Any]:
+    """Fetch a list scenario's page once, before the load starts.
+
+    ``query`` (e.g. ``status=failed&limit=50``) must give ``limit``; its filters become
+    ``expect``. With ``follow_next`` the page is the one behind the first page's ``next``
+    cursor. Returns the params ``op_list`` needs: ``path``, ``limit``, ``expect`` and the
+    reference page's ``ids``. Raises when the reference page is not as expected.
+    """
+    query: str = spec.params["query"]
+    fields = parse_qs(query, strict_parsing=True)
+    unknown = set(fields) - {"limit", *LIST_FILTER_FIELDS}
+    if unknown or "limit" not in fields:
+        raise ValueError(
+            f"list query {query!r}: needs limit, may filter on {sorted(LIST_FILTER_FIELDS)}"
+        )
+    params: dict[str, Any] = {
+        "limit": int(fields["limit"][0]),
+        "expect": {LIST_FILTER_FIELDS[k]: v[0] for k, v in fields.items() if k != "limit"},
+    }
+    path = f"{CREATE_PATH}?{query}"
+    client = Client(target)
+    try:
+        page = _list_fetch(client, path, params)
+        if spec.params.get("follow_next"):
+            first_ids = {r["id"] for r in page["results"]}
+            next_url = urlsplit(str(page.get("next") or ""))
+            if not next_url.path:
+                raise RuntimeError(f"GET {path}: no next cursor")
+            path = f"{next_url.path}?{next_url.query}"
+            page = _list_fetch(client, path, params)
+            if first_ids & {r["id"] for r in page["results"]}:
+                raise RuntimeError(f"GET {path}: the next page repeats rows of the first")
+    finally:
+        client.close()
+    return {**params, "path": path, "ids": [r["id"] for r in page["results"]]}
+
+
 OP_FUNCS: dict[str, Callable[[Client, ScenarioSpec], Sample]] = {
     "noop": op_noop,
     "insert": op_insert,
     "create_cold": op_create_cold,
     "create_cache_hit": op_create_cache_hit,
     "post_to_completed": op_post_to_completed,
+    "list": op_list,
+}
+# Run once at scenario start, before the clients; the params they return join the spec's.
+OP_PREPARE: dict[str, Callable[[Target, ScenarioSpec], dict[str, Any]]] = {
+    "list": list_prepare,
 }
 
 
@@ -299,6 +393,8 @@ def run_scenario(
     """
     if spec.op not in OP_FUNCS:
         raise ValueError(f"unknown op {spec.op!r}; choose from {OPS}")
+    if spec.op in OP_PREPARE:
+        spec = replace(spec, params={**spec.params, **OP_PREPARE[spec.op](target, spec)})
     procs = max(1, min(spec.procs, spec.concurrency))
     per_proc = [
         spec.concurrency // procs + (1 if i < spec.concurrency % procs else 0) for i in range(procs)
@@ -399,6 +495,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--procs", type=int, default=1)
     parser.add_argument("--poll-interval", type=float, default=0.005)
     parser.add_argument("--workspace-id", type=int, help="ceiling workspace (insert only)")
+    parser.add_argument(
+        "--list-query", default="limit=50", help="list only: query string, limit required"
+    )
+    parser.add_argument(
+        "--list-page2", action="store_true", help="list only: request the next page instead"
+    )
     args = parser.parse_args(argv)
     params: dict[str, Any] = {}
     if args.scenario == "insert":
@@ -407,6 +509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         params["workspace_id"] = args.workspace_id
     if args.scenario == "create_cache_hit":
         params.update(cache_hit_params())
+    if args.scenario == "list":
+        params.update(query=args.list_query, follow_next=args.list_page2)
     spec = ScenarioSpec(
         name=args.scenario,
         op=args.scenario,

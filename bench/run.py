@@ -51,6 +51,25 @@ CEILING_WORKSPACE = "bench-ceiling"
 GUNICORN_WORKERS, GUNICORN_THREADS = 2, 4
 CELERY_CONCURRENCY = 2
 ACTIVE = ("pending", "processing")
+# List scenarios: per size, a workspace and a user of the same slug (bench-list-<size>),
+# member of that workspace only, whose generations are seeded once and kept between runs.
+LIST_SIZES = {"100k": 100_000, "1m": 1_000_000}
+LIST_PROVIDERS = ("sandbox", "bench-p1", "bench-p2", "bench-p3")  # copies of sandbox
+LIST_OPERATIONS = ("text_to_image", "dialogue", "npc_response")
+# Cycled by row number: 8 % failed, 4 % cancelled, 4 % pending, 84 % completed. The cycle
+# lengths 25, 4 and 3 are coprime, so every status meets every provider and operation.
+LIST_STATUSES = ("failed", "failed", "cancelled", "pending", *("completed",) * 21)
+LIST_PAGES = {  # kind -> (query string, request the first page's next cursor instead)
+    "first": ("limit=50", False),
+    "status": ("status=failed&limit=50", False),
+    "provider": ("provider=bench-p2&limit=50", False),
+    "page2": ("limit=50", True),
+}
+LIST_SCENARIOS = {  # name -> (size, query, follow_next)
+    f"list_{size}_{kind}": (size, query, follow)
+    for size in LIST_SIZES
+    for kind, (query, follow) in LIST_PAGES.items()
+}
 
 
 # --- processes ----------------------------------------------------------------------------
@@ -180,13 +199,13 @@ def django_setup(env: dict[str, str]) -> None:
 
 
 def data_prepare() -> int:
-    """Empty the bench database's generations, tame the sandbox; the ceiling workspace id."""
+    """Empty the bench database's generations but the list workspaces', tame the sandbox;
+    the ceiling workspace id."""
     from django.db import connection
 
-    from generations.models import Generation, Provider, Workspace
+    from generations.models import Provider, Workspace
 
-    with connection.cursor() as cursor:
-        cursor.execute(f'TRUNCATE TABLE "{Generation._meta.db_table}" CASCADE')
+    generations_reset(keep=[list_slug(size) for size in LIST_SIZES])
     provider = Provider.objects.get(id="sandbox")
     provider.settings = {**(provider.settings or {}), "latency_ms": 0, "failure_rate": 0}
     provider.enabled = True
@@ -196,6 +215,202 @@ def data_prepare() -> int:
     )
     connection.close()
     return int(ceiling.pk)
+
+
+def generations_reset(keep: list[str]) -> None:
+    """``TRUNCATE generations CASCADE``, except for the generations of the ``keep``
+    workspaces when there are any (the list workspaces, seeded once: reseeding 1.1M rows
+    would take minutes every run).
+
+    Then the tables referencing generations (events, attempts, idempotency records; no
+    seeded row has any) are truncated with CASCADE instead, every other workspace's
+    generations are deleted through the workspace index, and the table is vacuumed so the
+    deleted rows of the previous run leave no dead tuples behind.
+    """
+    from django.db import connection
+
+    from generations.models import Generation, Workspace
+
+    table = Generation._meta.db_table
+    with connection.cursor() as cursor:
+        if not Generation.objects.filter(workspace__slug__in=keep).exists():
+            cursor.execute(f'TRUNCATE TABLE "{table}" CASCADE')
+            return
+        started = time.monotonic()
+        cursor.execute(
+            "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint"
+            " WHERE contype = 'f' AND confrelid = %s::regclass AND conrelid <> confrelid",
+            [table],
+        )
+        referencing = sorted(row[0] for row in cursor.fetchall())
+        if referencing:
+            cursor.execute(f"TRUNCATE TABLE {', '.join(referencing)} CASCADE")
+        others = list(Workspace.objects.exclude(slug__in=keep).values_list("id", flat=True))
+        cursor.execute(f'DELETE FROM "{table}" WHERE workspace_id = ANY(%s)', [others])
+        deleted = cursor.rowcount
+        cursor.execute(f'VACUUM (ANALYZE) "{table}"')
+    print(
+        f"reset: deleted {deleted:,} generations of earlier runs, kept the list workspaces' "
+        f"({time.monotonic() - started:.1f} s with VACUUM ANALYZE)",
+        flush=True,
+    )
+
+
+def list_slug(size: str) -> str:
+    """Slug of the list workspace of ``size``, also the username of its only member."""
+    return f"bench-list-{size}"
+
+
+def list_sizes(names: list[str]) -> list[str]:
+    """The sizes the chosen scenarios list (their workspaces need seeding)."""
+    return [s for s in LIST_SIZES if any(LIST_SCENARIOS.get(n, ("",))[0] == s for n in names)]
+
+
+def list_tokens(env: dict[str, str], sizes: list[str]) -> dict[str, str]:
+    """API token per size for user ``bench-list-<size>``, a member of that workspace only
+    (so its list is single-workspace); creates the user and the workspace if missing."""
+    from django.db import connection
+
+    from generations.models import WorkspaceMembership
+
+    tokens = {}
+    for size in sizes:
+        slug = list_slug(size)
+        tokens[size] = manage(env, "create_api_token", slug, "--workspace", slug).strip()
+        WorkspaceMembership.objects.filter(user__username=slug).exclude(
+            workspace__slug=slug
+        ).delete()
+    connection.close()
+    return tokens
+
+
+def list_providers_ensure() -> None:
+    """The extra providers of the seeded rows: copies of ``sandbox``, disabled, so that
+    no create can be routed to them (the list filter on ``provider`` does not care)."""
+    from generations.models import Provider
+
+    for provider_id in LIST_PROVIDERS:
+        if Provider.objects.filter(id=provider_id).exists():
+            continue
+        provider = Provider.objects.get(id="sandbox")
+        provider.pk, provider.name, provider.enabled = provider_id, f"Bench {provider_id}", False
+        provider.save(force_insert=True)
+
+
+def _cycled(param: str) -> str:
+    """SQL: element ``g.i mod length`` (1-based) of the text array parameter ``param``."""
+    array = f"%({param})s::text[]"
+    return f"({array})[1 + mod(g.i, cardinality({array}))]"
+
+
+def seed_sql() -> str:
+    """``INSERT ... SELECT`` of ``%(n)s`` copies of the generation ``%(template)s``.
+
+    The columns come from ``information_schema.columns``, so the model is not hard-coded:
+    every column is copied from the template except the varied ones below; the other
+    timestamps keep their offset from ``created_at`` (now minus i seconds).
+    """
+    from django.db import connection
+
+    from generations.models import Generation
+
+    table = Generation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = %s"
+            " ORDER BY ordinal_position",
+            [table],
+        )
+        columns: list[tuple[str, str]] = cursor.fetchall()
+    created_at = "(now() - make_interval(secs => g.i))"
+    varied = {
+        "id": "gen_random_uuid()",
+        "workspace_id": "%(workspace_id)s",
+        "created_by_id": "%(user_id)s",
+        "created_at": created_at,
+        "status": _cycled("statuses"),
+        "provider_id": _cycled("providers"),
+        "operation_type": _cycled("operations"),
+        "reproducible_hash": "md5(%(slug)s || ':' || g.i)",
+    }
+    missing = set(varied) - {name for name, _ in columns}
+    if missing:
+        raise RuntimeError(f"{table} has no column {sorted(missing)}: update bench/run.py")
+
+    def value(name: str, data_type: str) -> str:
+        if name in varied:
+            return varied[name]
+        if data_type == "timestamp with time zone":  # same offset from created_at
+            return f't."{name}" + ({created_at} - t.created_at)'
+        return f't."{name}"'
+
+    names = ", ".join(f'"{name}"' for name, _ in columns)
+    values = ", ".join(value(name, data_type) for name, data_type in columns)
+    return (
+        f'INSERT INTO "{table}" ({names}) SELECT {values} FROM "{table}" AS t'
+        " CROSS JOIN generate_series(1, %(n)s) AS g(i) WHERE t.id = %(template)s"
+    )
+
+
+def list_seed(template_id: str, sizes: list[str]) -> dict[str, Any]:
+    """Fill each list workspace with its N generations, one ``INSERT ... SELECT`` over
+    ``generate_series`` each, copying the template row; skipped when the workspace already
+    holds exactly N (kept from an earlier run). Then VACUUM ANALYZE and CHECKPOINT, so the
+    first scenarios do not share the machine with autovacuum or the checkpointer."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+
+    from generations.models import Generation, Workspace
+
+    list_providers_ensure()
+    insert = seed_sql()
+    table = Generation._meta.db_table
+    out: dict[str, Any] = {"template": template_id, "sizes": {}, "vacuum_s": None}
+    for size in sizes:
+        n, slug = LIST_SIZES[size], list_slug(size)
+        workspace = Workspace.objects.get(slug=slug)
+        rows = Generation.objects.filter(workspace=workspace)
+        entry: dict[str, Any] = {"workspace": slug, "rows": n, "seed_s": None}
+        if rows.count() == n:
+            print(f"{slug}: {n:,} generations kept from an earlier run", flush=True)
+        else:
+            print(f"seeding {slug}: {n:,} generations...", flush=True)
+            started = time.monotonic()
+            params: dict[str, Any] = {
+                "n": n,
+                "template": template_id,
+                "workspace_id": workspace.pk,
+                "user_id": get_user_model().objects.get(username=slug).pk,
+                "slug": slug,
+                "statuses": list(LIST_STATUSES),
+                "providers": list(LIST_PROVIDERS),
+                "operations": list(LIST_OPERATIONS),
+            }
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f'DELETE FROM "{table}" WHERE workspace_id = %s', [workspace.pk])
+                cursor.execute(insert, params)
+            entry["seed_s"] = time.monotonic() - started
+            print(f"seeded {slug}: {n:,} generations in {entry['seed_s']:.1f} s", flush=True)
+        out["sizes"][size] = entry
+    if any(e["seed_s"] is not None for e in out["sizes"].values()):
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute(f'VACUUM (ANALYZE) "{table}"')
+            cursor.execute("CHECKPOINT")
+        out["vacuum_s"] = time.monotonic() - started
+        print(f"VACUUM ANALYZE + CHECKPOINT in {out['vacuum_s']:.1f} s", flush=True)
+    for size, entry in out["sizes"].items():
+        rows = Generation.objects.filter(workspace__slug=list_slug(size))
+        entry["matches"] = {
+            query: rows.filter(**{field: value}).count()
+            for query, field, value in (
+                ("status=failed", "status", "failed"),
+                ("provider=bench-p2", "provider_id", "bench-p2"),
+            )
+        }
+    connection.close()
+    return out
 
 
 def active_count() -> int:
@@ -789,6 +1004,7 @@ def _render_http(results: dict[str, Any]) -> list[str]:
                     f"| {a} {label} CPU/req ÷ {b} {label} CPU/req | "
                     f"{_ratio(cpu_req(a, key), cpu_req(b, key))} |"
                 )
+    lines += _list_ratios(sc)
     if "ceiling_noop" in sc and "ceiling_noop_recheck" in sc:
         lines.append(
             "| drift check: ceiling_noop_recheck req/s ÷ ceiling_noop req/s | "
@@ -806,6 +1022,13 @@ def _render_http(results: dict[str, Any]) -> list[str]:
         "req/s ratios: higher = the product keeps more of the ceiling's throughput. CPU/req "
         "ratios: how many times the ceiling's CPU one request costs (higher = more expensive).",
     ]
+    if any(name in sc for name in LIST_SCENARIOS):
+        lines += [
+            "",
+            "Scale ratios: the same list page with 10 times the workspace's generations; "
+            "about 1.0 (req/s and CPU/req alike) means a page costs the same at 1M rows as at "
+            "100k.",
+        ]
     if foreign > 20:
         lines += [
             "",
@@ -820,6 +1043,9 @@ def _render_http(results: dict[str, Any]) -> list[str]:
         if name != "ceiling_noop" and base is not None and p50(name) is not None:
             lines.append(f"| {name} | {p50(name) - base:+.2f} |")  # type: ignore[operator]
 
+    seed = results.get("list_seed")
+    if seed and any(name in sc for name in LIST_SCENARIOS):
+        lines += _render_list_seed(seed)
     hit = sc.get("create_cache_hit")
     if hit:
         tags = ", ".join(f"`{k}`: {v}" for k, v in sorted(hit["tag_counts"].items())) or "none"
@@ -898,6 +1124,65 @@ def _render_http(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _list_ratios(sc: dict[str, Any]) -> list[str]:
+    """Ratio rows of the list scenarios: each to ceiling_noop, then the scale ratios (the
+    largest size to the smallest, per page kind)."""
+
+    def value(name: str, key: str) -> float | None:
+        if key == "rps":
+            return float(sc[name]["rps"])
+        return sc[name].get("cpu", {}).get(key)
+
+    lines = [
+        f"| {name} req/s ÷ ceiling_noop req/s | "
+        f"{_ratio(value(name, 'rps'), value('ceiling_noop', 'rps'))} |"
+        for name in LIST_SCENARIOS
+        if name in sc and "ceiling_noop" in sc
+    ]
+    small, big = next(iter(LIST_SIZES)), list(LIST_SIZES)[-1]
+    for key, label in (("rps", "req/s"), ("stack_ms_per_req", "stack CPU/req")):
+        for kind in LIST_PAGES:
+            a, b = f"list_{big}_{kind}", f"list_{small}_{kind}"
+            if a in sc and b in sc:
+                lines.append(
+                    f"| scale: {a} {label} ÷ {b} {label} | {_ratio(value(a, key), value(b, key))} |"
+                )
+    return lines
+
+
+def _render_list_seed(seed: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## List pages",
+        "",
+        "`GET /api/v1/generations` by the only member of a workspace holding N generations: "
+        "`list_<size>_first` `?limit=50`, `_status` `?status=failed&limit=50`, `_provider` "
+        "`?provider=bench-p2&limit=50`, `_page2` the `next` cursor of the first page (fetched "
+        "once at scenario start). Every response must be 200 with 50 results, each matching "
+        "the filter, and be the page fetched at scenario start (same ids, same order). The "
+        "rows are copies of one completed generation made through the API, seeded with one "
+        "`INSERT ... SELECT ... generate_series` per workspace and kept between runs; "
+        f"statuses, providers and operations cycle over {len(LIST_STATUSES)}, "
+        f"{len(LIST_PROVIDERS)} and {len(LIST_OPERATIONS)} values (see bench/README.md).",
+        "",
+        "| workspace | generations | status=failed | provider=bench-p2 | seed s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for entry in seed["sizes"].values():
+        matches = entry.get("matches", {})
+        seeded = "kept" if entry["seed_s"] is None else f"{entry['seed_s']:.1f}"
+        lines.append(
+            f"| {entry['workspace']} | {entry['rows']:,} | "
+            f"{matches.get('status=failed', 0):,} | {matches.get('provider=bench-p2', 0):,} | "
+            f"{seeded} |"
+        )
+    if seed["vacuum_s"] is not None:
+        lines += ["", f"`VACUUM ANALYZE` + `CHECKPOINT` after the seed: {seed['vacuum_s']:.1f} s."]
+    else:
+        lines += ["", "`kept`: seeded by an earlier run, not this one."]
+    return lines
+
+
 # --- main ---------------------------------------------------------------------------------
 
 SCENARIOS = (
@@ -907,6 +1192,7 @@ SCENARIOS = (
     "create_cache_hit",
     "post_to_completed_c1",
     "post_to_completed_c4",
+    *LIST_SCENARIOS,  # list_100k_first ... list_1m_page2
     "ceiling_noop_recheck",
     "telemetry",  # in-process Redis micro-benchmarks, run before the stack starts
 )
@@ -982,7 +1268,12 @@ def scenario_specs(
         )
 
     c = args.concurrency
+    lists = {
+        name: spec(name, "list", c, query=query, follow_next=follow)
+        for name, (_, query, follow) in LIST_SCENARIOS.items()
+    }
     return {
+        **lists,
         "ceiling_noop": spec("ceiling_noop", "noop", c),
         "ceiling_noop_recheck": spec("ceiling_noop_recheck", "noop", c),
         "ceiling_insert": spec("ceiling_insert", "insert", c, workspace_id=ceiling_ws),
@@ -1088,6 +1379,8 @@ def run_http(
 ) -> None:
     ceiling_ws = data_prepare()
     token = manage(env, "create_api_token", "bench", "--workspace", WORKSPACE).strip()
+    sizes = list_sizes(names)
+    tokens = list_tokens(env, sizes)
     port = free_port()
 
     print(f"starting gunicorn on 127.0.0.1:{port} and the Celery worker...", flush=True)
@@ -1113,6 +1406,8 @@ def run_http(
     hit = cache_hit_params()
     warm = warm_create(stack, port, token, hit["body"])
     print(f"stack ready (warm-up generation {warm['id']} completed)", flush=True)
+    if sizes:  # the warm-up generation, completed through the API, is the template row
+        results["list_seed"] = list_seed(warm["id"], sizes)
 
     if args.serve:
         print(
@@ -1121,16 +1416,24 @@ def run_http(
             f"--workspace-id {ceiling_ws} --scenario create_cold\nCtrl-C stops the stack.",
             flush=True,
         )
+        for size, list_token in tokens.items():
+            print(
+                f"list {size}: --token {list_token} --scenario list "
+                '--list-query "status=failed&limit=50" [--list-page2]',
+                flush=True,
+            )
         while True:
             stack.check_alive()
             time.sleep(1)
     target = Target("127.0.0.1", port, token)
     specs = scenario_specs(args, ceiling_ws, hit)
+    list_targets = {size: Target("127.0.0.1", port, t) for size, t in tokens.items()}
     for name in names:
         spec = specs[name]
         stack.check_alive()
         probe = CpuProbe(stack, urlsplit(args.database_url).path.lstrip("/"))
-        result = run_scenario(target, spec, hook=probe.hook)
+        size = LIST_SCENARIOS.get(name, ("",))[0]
+        result = run_scenario(list_targets.get(size, target), spec, hook=probe.hook)
         result["cpu"] = probe.delta(result["requests_window"])
         if spec.op in ("create_cold", "post_to_completed"):
             result["drain"] = wait_drained()
