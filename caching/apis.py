@@ -1,14 +1,20 @@
-"""Cache endpoints (staff only)."""
+"""Cache endpoints (staff only): statistics, and deleting one slot."""
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from generations.errors import WorkspaceNotFound
+from generations.models import Workspace
+from genpipe_site.schema import error_responses
+
+from .services import cache_slot_invalidate
 from .stats import cache_stats
 
 
@@ -18,3 +24,38 @@ class CacheStatsApi(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="Hit rate, entries and backend")
     def get(self, request: Request) -> Response:
         return Response(cache_stats())
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    workspace = serializers.IntegerField(min_value=1, help_text="Id of the slot's workspace.")
+    key = serializers.RegexField(  # scene and player ids are free text: spaces included
+        r"^generation:.+\Z",
+        max_length=1000,
+        trim_whitespace=False,
+        help_text="A generation cache key, e.g. `generation:text_to_image|adaptive|…|once|v1`.",
+        error_messages={"invalid": "Only generation cache keys (generation:…) can be deleted."},
+    )
+
+
+class SlotDeletedSerializer(serializers.Serializer):
+    workspace = serializers.IntegerField()
+    key = serializers.CharField()
+    deleted = serializers.BooleanField(help_text="Whether the slot existed.")
+
+
+class CacheSlotApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        parameters=[SlotQuerySerializer],
+        responses={200: SlotDeletedSerializer, **error_responses(400, 401, 403, 404, 503)},
+        summary="Delete one cache slot (staff): the next identical request generates again",
+    )
+    def delete(self, request: Request) -> Response:
+        query = SlotQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        workspace_id, key = query.validated_data["workspace"], query.validated_data["key"]
+        if not Workspace.objects.filter(id=workspace_id).exists():
+            raise WorkspaceNotFound()
+        deleted = cache_slot_invalidate(workspace_id=workspace_id, key=key)
+        return Response({"workspace": workspace_id, "key": key, "deleted": deleted})

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.cache import cache
 
+from genpipe_site.errors import ServiceUnavailable
+
 from .keys import slot_storage_key, ttl_seconds
 
 logger = logging.getLogger("genpipe.cache")
@@ -83,3 +85,27 @@ def cache_slot_delete(*, workspace_id: int, key: str) -> bool:
     except Exception:
         logger.warning("cache slot delete failed", exc_info=True)
         return False
+
+
+class CacheUnreachable(ServiceUnavailable):
+    code = "cache_unreachable"
+
+    def __init__(self) -> None:
+        super().__init__("The generation cache cannot be reached; nothing was deleted.")
+
+
+def cache_slot_invalidate(*, workspace_id: int, key: str) -> bool:
+    """Empty a slot on an operator's request; whether there was one to delete.
+
+    Unlike the pipeline's helpers above, this reports an unreachable cache
+    (``CacheUnreachable``, a 503) instead of treating it as a miss: the operator must
+    know the slot is still there.
+    """
+    try:
+        deleted = cache.delete(slot_storage_key(workspace_id, key))
+    except Exception as exc:
+        logger.warning("cache slot invalidation failed", exc_info=True)
+        raise CacheUnreachable() from exc
+    if deleted is None:  # django-redis swallowed a connection error (IGNORE_EXCEPTIONS)
+        raise CacheUnreachable()
+    return bool(deleted)

@@ -4,4 +4,7 @@ from . import apis
 
 app_name = "caching"
 
-urlpatterns = [path("cache/stats", apis.CacheStatsApi.as_view(), name="stats")]
+urlpatterns = [
+    path("cache/stats", apis.CacheStatsApi.as_view(), name="stats"),
+    path("cache/slots", apis.CacheSlotApi.as_view(), name="slots"),
+]

@@ -126,6 +126,15 @@ def api(user: Any, workspace: Workspace, sandbox: Provider) -> APIClient:
 
 
 @pytest.fixture
+def staff_api(db: Any, django_user_model: Any) -> APIClient:
+    """A staff user's client (telemetry, cache statistics and slots are staff-only)."""
+    staff = django_user_model.objects.create_user(username="ops", password="x", is_staff=True)
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+@pytest.fixture
 def other_api(db: Any, django_user_model: Any, sandbox: Provider) -> APIClient:
     other = django_user_model.objects.create_user(username="mallory", password="pw-m-12345")
     ws = Workspace.objects.create(slug="rival", name="Rival")

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from generations.models import Generation
 from generations.services.lifecycle import generation_transition
@@ -18,14 +17,6 @@ from tests.builders import create_body
 
 URL = "/api/v1/generations"
 T = datetime(2026, 11, 23, 14, 30, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def staff_api(db, django_user_model):
-    staff = django_user_model.objects.create_user(username="ops", password="x", is_staff=True)
-    client = APIClient()
-    client.force_authenticate(staff)
-    return client
 
 
 def run_mix(api, sandbox, capture) -> None:
