@@ -42,16 +42,10 @@ def grouped_bars(
     plot_w, plot_h = width - left - 10, height - bottom - top
     slot = plot_w / max(len(groups), 1)
     bar_w = max(4.0, min(28.0, slot / (len(series) + 1)))
-    parts = [
-        f'<svg class="gp-chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="{left}" y="14" class="gp-chart-title">{escape(title)}</text>',
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
-        'stroke="#999"/>',
-        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" class="gp-axis">'
-        f"{escape(_fmt(peak))}{escape(unit)}</text>",
-        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" class="gp-axis">0</text>',
-    ]
+    parts = _frame(width, height, left, top, plot_h, title, f"{_fmt(peak)}{unit}")
+    parts.append(
+        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" class="gp-axis">0</text>'
+    )
     for index, (label, data) in enumerate(groups):
         x0 = left + index * slot + (slot - bar_w * len(series)) / 2
         for offset, name in enumerate(series):
@@ -83,15 +77,7 @@ def stacked_columns(
     peak = max(totals, default=0) or 1
     plot_w, plot_h = width - left - 10, height - bottom - top
     slot = plot_w / max(len(rows), 1)
-    parts = [
-        f'<svg class="gp-chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="{left}" y="14" class="gp-chart-title">{escape(title)}</text>',
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
-        'stroke="#999"/>',
-        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" class="gp-axis">'
-        f"{escape(_fmt(peak))}</text>",
-    ]
+    parts = _frame(width, height, left, top, plot_h, title, _fmt(peak))
     for index, row in enumerate(rows):
         y = float(top + plot_h)
         label = str(row.get(label_key, ""))
@@ -115,6 +101,22 @@ def stacked_columns(
     parts.append(_legend(series, width))
     parts.append("</svg>")
     return mark_safe("".join(parts))
+
+
+def _frame(
+    width: int, height: int, left: int, top: int, plot_h: int, title: str, peak: str
+) -> list[str]:
+    """The opening of every chart: the ``<svg>`` element, its title, the baseline and the
+    peak label on the value axis."""
+    return [
+        f'<svg class="gp-chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{left}" y="14" class="gp-chart-title">{escape(title)}</text>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
+        'stroke="#999"/>',
+        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" class="gp-axis">'
+        f"{escape(peak)}</text>",
+    ]
 
 
 def _legend(series: Sequence[str], width: int) -> str:
