@@ -147,6 +147,14 @@ class Provider(models.Model):
     )
     connect_timeout_s = models.FloatField(default=5.0, validators=[MinValueValidator(0.1)])
     read_timeout_s = models.FloatField(default=60.0, validators=[MinValueValidator(0.1)])
+    breaker_cooldown_s = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text=(
+            "Seconds the circuit breaker stays open before one probe call; doubles after each "
+            "failed probe, up to GENPIPE_BREAKER_COOLDOWN_CAP_S."
+        ),
+    )
     enabled = models.BooleanField(default=True)
     fallback_provider = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="fallback_for"
@@ -264,6 +272,15 @@ class Generation(models.Model):
     deadline_at = models.DateTimeField(
         null=True, blank=True, help_text="When the current attempt is overdue (sweeper)."
     )
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the awaited next attempt or poll is due."
+    )
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current attempt was claimed."
+    )
+    claimed_by = models.CharField(
+        max_length=255, blank=True, help_text="Task delivery and worker process of the claim."
+    )
     failover_from = models.CharField(
         max_length=50, blank=True, help_text="The provider this generation failed over from."
     )
@@ -357,6 +374,7 @@ class ProviderAttempt(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         DISCARDED = "discarded"
+        ABANDONED = "abandoned"  # its worker died (or lost the database) mid-call
 
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="attempts")
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="attempts")
@@ -383,6 +401,39 @@ class ProviderAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_id}#{self.attempt_number} {self.outcome}"
+
+
+class ProviderBreaker(models.Model):
+    """A provider's circuit breaker: closed, open until ``open_until``, or half-open.
+
+    Runtime state only (the Provider row is configuration, edited in the admin); changed
+    by ``generations.services.breaker`` alone, with conditional UPDATEs.
+    """
+
+    class State(models.TextChoices):
+        CLOSED = "closed"
+        OPEN = "open"
+        HALF_OPEN = "half_open"
+
+    provider = models.OneToOneField(
+        Provider, primary_key=True, on_delete=models.CASCADE, related_name="breaker"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.CLOSED)
+    reason = models.CharField(max_length=255, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    open_until = models.DateTimeField(null=True, blank=True)
+    probe_started_at = models.DateTimeField(null=True, blank=True)
+    failed_probes = models.PositiveIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    window_started_at = models.DateTimeField(null=True, blank=True)
+    window_calls = models.PositiveIntegerField(default=0)
+    window_failures = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider_id}: {self.state}"
 
 
 class IdempotencyRecord(models.Model):

@@ -3,59 +3,81 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from .services.dispatch import generation_follow_up
 from .services.idempotency import idempotency_keys_purge
 from .services.processing import (
     ProcessOutcome,
+    Step,
     generation_poll,
     generation_process,
     generation_provider_cancel,
 )
 from .services.sweeper import generations_sweep
 
+# The database went away mid-task: retry the same task (same id, next retry number) until
+# it is back; the redelivery recovers the interrupted attempt (services.recovery).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY = {
+    "autoretry_for": DATABASE_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 30,
+}
+
 
 def _follow_up(generation_id: str, outcome: ProcessOutcome, *, eager: bool) -> None:
-    """Schedule what the outcome asks for: the next attempt, a poll, or a delayed start."""
-    if outcome.delay_s is None:
+    """Schedule what the outcome asks for (``generation_follow_up``).
+
+    Eager mode (the in-process tests) runs a follow-up inline at once: a delayed start
+    would recurse there, so a scheduled generation stays pending.
+    """
+    if eager and outcome.status == Step.SCHEDULED:
         return
-    countdown = min(outcome.delay_s, float(settings.GENERATION_MAX_COUNTDOWN_S))
-    if outcome.status == "retry" and outcome.next_attempt:
-        process_generation.apply_async(
-            args=[generation_id], kwargs={"attempt": outcome.next_attempt}, countdown=countdown
-        )
-    elif outcome.status in ("submitted", "running") and outcome.next_attempt:
-        if eager:  # tests: poll inline, without waiting
-            countdown = 0
-        poll_generation.apply_async(args=[generation_id, outcome.next_attempt], countdown=countdown)
-    elif outcome.status == "scheduled" and not eager:
-        # Eager mode (tests) cannot wait: a scheduled generation stays pending there.
-        process_generation.apply_async(args=[generation_id], countdown=countdown)
+    generation_follow_up(generation_id=generation_id, outcome=outcome)
+
+
+def _delivery(request: object) -> str:
+    return f"{getattr(request, 'id', '') or ''}:{getattr(request, 'retries', 0) or 0}"
 
 
 @shared_task(
-    name="generations.process_generation", bind=True, acks_late=True, reject_on_worker_lost=True
+    name="generations.process_generation",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    **DATABASE_RETRY,
 )
 def process_generation(self, generation_id: str, attempt: int = 1) -> str:  # type: ignore[no-untyped-def]
-    """Run one attempt of a generation; a duplicate delivery finds it claimed and exits.
+    """Run one attempt of a generation; a duplicate delivery finds it claimed and exits,
+    a redelivery after a crash recovers it.
 
-    Retries are this same task re-scheduled with ``attempt + 1`` and a backoff countdown
-    (Celery is the only retry layer); asynchronous providers hand over to ``poll_generation``.
+    Retries are this same task re-scheduled with ``attempt + 1`` and a backoff countdown;
+    asynchronous providers hand over to ``poll_generation``. A database error retries the
+    task itself (``DATABASE_RETRY``).
     """
-    outcome = generation_process(generation_id=generation_id, attempt=attempt)
+    outcome = generation_process(
+        generation_id=generation_id, attempt=attempt, delivery=_delivery(self.request)
+    )
     _follow_up(generation_id, outcome, eager=bool(self.request.is_eager))
-    return outcome.status
+    return str(outcome.status)
 
 
 @shared_task(
-    name="generations.poll_generation", bind=True, acks_late=True, reject_on_worker_lost=True
+    name="generations.poll_generation",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    **DATABASE_RETRY,
 )
 def poll_generation(self, generation_id: str, attempt: int) -> str:  # type: ignore[no-untyped-def]
     """Check an asynchronous provider job once; re-schedules itself while it runs."""
     outcome = generation_poll(generation_id=generation_id, attempt=attempt)
     _follow_up(generation_id, outcome, eager=bool(self.request.is_eager))
-    return outcome.status
+    return str(outcome.status)
 
 
 @shared_task(name="generations.cancel_provider_job", acks_late=True, ignore_result=True)
@@ -66,7 +88,7 @@ def cancel_provider_job(generation_id: str) -> bool:
 
 @shared_task(name="generations.sweep", ignore_result=True, soft_time_limit=45, time_limit=55)
 def sweep_generations() -> dict[str, int]:
-    """Re-enqueue stale pending generations and fail lost processing ones (beat, every 60 s).
+    """Re-enqueue stale pending generations and recover lost processing ones (beat, 60 s).
 
     Safe to overlap with another sweep or with workers: every write is conditional. The
     beat entry expires unstarted runs, so an outage does not leave a queue of sweeps.
@@ -74,6 +96,7 @@ def sweep_generations() -> dict[str, int]:
     result = generations_sweep(now=timezone.now())
     return {
         "requeued": len(result.requeued),
+        "recovered": len(result.recovered),
         "failed": len(result.failed),
         "lost_races": result.lost_races,
     }

@@ -1,11 +1,16 @@
-"""Provider health: ``healthy`` / ``degraded`` / ``down``. Pure.
+"""Health: ``healthy`` / ``degraded`` / ``down``. Pure.
 
-Judged on the last hour of provider calls (attempts), the current run of consecutive
-failures and the 24 h p95 latency, against thresholds from ``settings.TELEMETRY_HEALTH``
-(a provider's ``settings.latency_objective_ms`` overrides the latency objective):
+Judged on a window of calls (attempts), the current run of consecutive failures and the
+24 h p95 latency, against thresholds from ``settings.TELEMETRY_HEALTH`` (a provider's
+``settings.latency_objective_ms`` overrides the latency objective).
 
-- ``down``: ``consecutive_failures >= down_consecutive_failures``, or at least
-  ``min_samples`` attempts in the hour with a success rate below ``down_success_rate``;
+A provider's health follows its circuit breaker (``generations.services.breaker``): the
+figures are the breaker's own (provider-side faults only, in the breaker's window, since
+it last closed) and ``breaker_state`` decides ``down``:
+
+- ``down``: the breaker is ``open`` or ``half_open`` (for an operation type, which has no
+  breaker: ``consecutive_failures >= down_consecutive_failures``, or at least
+  ``min_samples`` attempts with a success rate below ``down_success_rate``);
 - ``degraded``: ``consecutive_failures >= degraded_consecutive_failures``, or at least
   ``min_samples`` attempts with a success rate below ``degraded_success_rate``, or p95 above
   the latency objective;
@@ -50,19 +55,26 @@ def health_classify(
     consecutive_failures: int,
     p95_ms: float | None,
     limits: Mapping[str, float],
+    breaker_state: str | None = None,
+    breaker_reason: str = "",
+    window: str = "the last hour",
 ) -> Health:
+    """Classify; ``breaker_state`` (a provider's) replaces the figures' ``down`` rules."""
     down: list[str] = []
     degraded: list[str] = []
-    if consecutive_failures >= limits["down_consecutive_failures"]:
+    if breaker_state not in (None, "closed"):
+        label = "circuit half-open" if breaker_state == "half_open" else "circuit open"
+        down.append(f"{label}: {breaker_reason}" if breaker_reason else label)
+    if breaker_state is None and consecutive_failures >= limits["down_consecutive_failures"]:
         down.append(f"{consecutive_failures} consecutive failures")
     elif consecutive_failures >= limits["degraded_consecutive_failures"]:
         degraded.append(f"{consecutive_failures} consecutive failures")
     if attempts >= limits["min_samples"]:
         rate = (attempts - attempt_failures) / attempts
-        if rate < limits["down_success_rate"]:
-            down.append(f"success rate {rate:.0%} over the last hour")
+        if breaker_state is None and rate < limits["down_success_rate"]:
+            down.append(f"success rate {rate:.0%} over {window}")
         elif rate < limits["degraded_success_rate"]:
-            degraded.append(f"success rate {rate:.0%} over the last hour")
+            degraded.append(f"success rate {rate:.0%} over {window}")
     if p95_ms is not None and p95_ms > limits["latency_objective_ms"]:
         degraded.append(f"p95 {p95_ms:.0f} ms above {limits['latency_objective_ms']:.0f} ms")
     if down:

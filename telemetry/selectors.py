@@ -19,6 +19,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from generations.models import Generation, Provider, ProviderAttempt, Status
+from generations.services.breaker import BreakerView, breaker_view
 
 from . import keys
 from .health import health_classify, thresholds
@@ -141,14 +142,29 @@ class Stats:
     consecutive_failures: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_dict(self, limits: dict[str, float]) -> dict[str, Any]:
-        health = health_classify(
-            attempts=self.last_1h.attempts,
-            attempt_failures=self.last_1h.attempt_failures,
-            consecutive_failures=self.consecutive_failures,
-            p95_ms=self.percentiles.get(95),
-            limits=limits,
-        )
+    def as_dict(
+        self, limits: dict[str, float], breaker: BreakerView | None = None
+    ) -> dict[str, Any]:
+        """The report; a provider's ``breaker`` supplies its health figures and state."""
+        if breaker is not None:
+            health = health_classify(
+                attempts=breaker.window_calls,
+                attempt_failures=breaker.window_failures,
+                consecutive_failures=breaker.consecutive_failures,
+                p95_ms=self.percentiles.get(95),
+                limits=limits,
+                breaker_state=breaker.state,
+                breaker_reason=breaker.reason,
+                window=f"the last {breaker.window_s} s",
+            )
+        else:
+            health = health_classify(
+                attempts=self.last_1h.attempts,
+                attempt_failures=self.last_1h.attempt_failures,
+                consecutive_failures=self.consecutive_failures,
+                p95_ms=self.percentiles.get(95),
+                limits=limits,
+            )
         return {
             "source": self.source,
             "health": health.as_dict(),
@@ -160,7 +176,10 @@ class Stats:
                 "samples": self.samples,
                 **{f"p{p}": self.percentiles.get(p) for p in PERCENTILES},
             },
-            "consecutive_failures": self.consecutive_failures,
+            "consecutive_failures": (
+                breaker.consecutive_failures if breaker is not None else self.consecutive_failures
+            ),
+            **({"breaker": breaker.as_dict()} if breaker is not None else {}),
             "top_errors": self.errors,
         }
 
@@ -336,11 +355,12 @@ def provider_report(
     provider: Provider, *, now: datetime | None = None, source: str | None = None
 ) -> dict[str, Any]:
     stats = telemetry_stats(scope="provider", ident=provider.id, now=now, source=source)
+    breaker = breaker_view(provider=provider, now=now)
     return {
         "provider_id": provider.id,
         "name": provider.name,
         "enabled": provider.enabled,
-        **stats.as_dict(provider_limits(provider)),
+        **stats.as_dict(provider_limits(provider), breaker),
     }
 
 
@@ -402,57 +422,3 @@ def telemetry_series(
         }
         for start, raw in zip(starts, rows, strict=True)
     ]
-
-
-def provider_health_state(provider: Provider, *, now: datetime | None = None) -> str:
-    """The provider's health for the worker's circuit breaker, read as cheaply as possible.
-
-    With Redis: the same one-call report as the dashboards. Without it (or with Redis
-    down): only the inputs of ``health_classify`` — attempts in the last hour, the current
-    run of failures, the 24 h p95 — from indexed queries, never lifetime aggregates.
-    """
-    now = now or timezone.now()
-    limits = provider_limits(provider)
-    client = telemetry_client()
-    if client is not None:
-        try:
-            stats = _from_redis(client, "provider", provider.id, now)
-            return health_classify(
-                attempts=stats.last_1h.attempts,
-                attempt_failures=stats.last_1h.attempt_failures,
-                consecutive_failures=stats.consecutive_failures,
-                p95_ms=stats.percentiles.get(95),
-                limits=limits,
-            ).state
-        except Exception as exc:
-            count_failure("health read", exc)
-    hour_start, _ = window_starts(now)
-    attempts = ProviderAttempt.objects.filter(provider_id=provider.id)
-    window = attempts.filter(
-        started_at__gte=hour_start - timedelta(minutes=15), finished_at__gte=hour_start
-    ).aggregate(n=Count("id"), failed=Count("id", filter=Q(outcome=ProviderAttempt.Outcome.FAILED)))
-    consecutive = 0
-    recent = attempts.filter(finished_at__isnull=False).order_by("-started_at", "-id")
-    for outcome in recent.values_list("outcome", flat=True)[:50]:
-        if outcome != ProviderAttempt.Outcome.FAILED:
-            break
-        consecutive += 1
-    samples = (
-        Generation.objects.filter(
-            provider_id=provider.id,
-            completed_at__gte=now - keys.LATENCY_WINDOW,
-            status__in=[Status.COMPLETED, Status.FAILED],
-            latency_ms__isnull=False,
-        )
-        .order_by("latency_ms")
-        .values_list("latency_ms", flat=True)
-    )
-    rank = nearest_rank(samples.count(), 95)
-    p95 = samples[rank - 1] if rank else None
-    return health_classify(
-        attempts=window["n"],
-        attempt_failures=window["failed"],
-        consecutive_failures=consecutive,
-        p95_ms=float(p95) if p95 is not None else None,
-        limits=limits,
-    ).state

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+# Permanent failures that are still the provider's fault (its answer, not our request).
+PROVIDER_SIDE_PERMANENT_CODES = frozenset({"provider_redirect", "provider_response_too_large"})
+
 
 class ProviderError(Exception):
     """A provider call failed. ``code`` is stable; ``transient`` says whether to retry.
@@ -20,6 +23,16 @@ class ProviderError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+    @property
+    def provider_fault(self) -> bool:
+        """Does this failure count against the provider's health (the circuit breaker)?
+
+        Timeouts, connection errors, 5xx, 429 and the adapters' other transient codes do,
+        and so do redirects and oversized answers; a request the provider rejects as
+        invalid, unsafe or unauthorized is the request's fault and fails it alone.
+        """
+        return self.transient or self.code in PROVIDER_SIDE_PERMANENT_CODES
 
 
 class ProviderTransientError(ProviderError):

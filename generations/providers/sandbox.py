@@ -4,7 +4,9 @@ Content is derived from the final prompt and the seed only, so the same request 
 yields the same text or picture. Text operations return a line of dialogue; image
 operations an SVG picture and video operations an animated SVG clip, both as data URLs.
 Provider settings: ``latency_ms`` (simulated call time), ``failure_rate`` (0..1, decided
-per generation and attempt so a retry can succeed) and ``failure_code``.
+per generation and attempt so a retry can succeed; transient, the provider's fault),
+``failure_code`` and ``reject_marker`` (a prompt containing it is refused as
+``provider_invalid_request``: permanent, the request's fault).
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ import math
 import time
 from typing import Any
 
-from .base import ProviderConfig, ProviderRequest, ProviderResult, ProviderTransientError
+from .base import (
+    ProviderConfig,
+    ProviderPermanentError,
+    ProviderRequest,
+    ProviderResult,
+    ProviderTransientError,
+)
 
 TEXT_OPERATIONS = frozenset({"dialogue", "npc_response"})
 IMAGE_OPERATIONS = frozenset({"text_to_image", "image_to_image"})
@@ -69,10 +77,17 @@ class SandboxAdapter:
         self.latency_ms = max(0, int(config.settings.get("latency_ms", 0) or 0))
         self.failure_rate = min(1.0, max(0.0, float(config.settings.get("failure_rate", 0) or 0)))
         self.failure_code = str(config.settings.get("failure_code") or "sandbox_unavailable")
+        # A prompt containing this text is rejected as an invalid request (permanent, the
+        # request's fault), like a provider's moderation or validation would.
+        self.reject_marker = str(config.settings.get("reject_marker") or "")
 
     def generate(self, request: ProviderRequest) -> ProviderResult:
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
+        if self.reject_marker and self.reject_marker in request.prompt:
+            raise ProviderPermanentError(
+                "provider_invalid_request", "Sandbox rejected the request (reject_marker)."
+            )
         roll = hashlib.sha256(f"{request.generation_id}:{request.attempt_number}".encode()).digest()
         if self.failure_rate and _unit(roll) < self.failure_rate:
             raise ProviderTransientError(

@@ -86,7 +86,9 @@ def generation_transition(
         allowed_here = from_statuses is None or current in from_statuses
         if not allowed_here or not can_transition(current, to_status):
             raise InvalidTransition(generation_id, current, to_status)
-        if to_status in TERMINAL_STATUSES and row["started_at"] is not None:
+        # A caller may say a terminal status has no latency (it never reached a provider).
+        timed = "latency_ms" not in updates
+        if timed and to_status in TERMINAL_STATUSES and row["started_at"] is not None:
             updates["latency_ms"] = max(0, round((now - row["started_at"]).total_seconds() * 1000))
         changed = Generation.objects.filter(id=generation_id, status=current).update(**updates)
         if changed != 1:

@@ -5,12 +5,14 @@ conditional ``attempt_count = k - 1 → k``, so a duplicated message never calls
 twice. A transient failure (timeout, connection, 429, 5xx, provider busy) is retried with
 exponential backoff and full jitter, honouring ``Retry-After``, up to the node's
 ``fallback.max_retries`` (else the provider's ``settings.max_retries``, else 2) per
-provider. When retries run out, or the provider's health is ``down`` (the circuit breaker,
-fed by telemetry), the generation fails over to the provider's fallback provider if that
-one is enabled and supports the operation. A provider disabled after the generation was
-queued is treated like an open circuit (``provider_disabled``): fail over, else wait and
-fail. Permanent failures fail at once. Asynchronous providers are submitted here and
-polled by re-scheduled tasks, never by a sleeping worker.
+provider. When retries run out, or the provider's circuit breaker refuses the call (see
+``services.breaker``), the generation fails over to the provider's fallback provider if
+that one is enabled and supports the operation. A provider disabled after the generation
+was queued is treated like an open circuit (``provider_disabled``): fail over, else wait
+and fail. Permanent failures fail at once. Asynchronous providers are submitted here and
+polled by re-scheduled tasks, never by a sleeping worker. Every wait goes through
+``services.waits.generation_wait``; a run interrupted by a crash is picked up by
+``services.recovery.generation_recover``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -37,35 +38,35 @@ from ..providers.base import (
     ProviderTransientError,
 )
 from ..providers.registry import adapter_for
+from .breaker import breaker_admit, breaker_record
 from .lifecycle import generation_transition
 from .pricing import cost_usd
+from .recovery import claimant, generation_recover, interrupted_run
+from .waits import (
+    ProcessOutcome,
+    Step,
+    attempt_deadline,
+    backoff_s,
+    generation_wait,
+    max_retries,
+    poll_interval_s,
+    timeout_s,
+)
 
 logger = logging.getLogger("genpipe.worker")
 
-DEFAULT_MAX_RETRIES = 2
-BACKOFF_BASE_S = 2.0
-BACKOFF_CAP_S = 300.0
-POLL_INTERVAL_S = 2.0
-# An attempt is overdue this long after its own timeout (the sweeper's deadline).
-DEADLINE_MARGIN = timedelta(seconds=90)
-
-
-@dataclass(frozen=True)
-class ProcessOutcome:
-    """What the task should do next.
-
-    ``status``: missing | skipped | scheduled | completed | failed | discarded | retry |
-    submitted | running. ``next_attempt`` and ``delay_s`` say when to run attempt n again
-    (retry) or when to poll (submitted/running).
-    """
-
-    status: str
-    delay_s: float | None = None
-    next_attempt: int | None = None
-
-    @property
-    def retry_in_s(self) -> float | None:  # kept for the scheduled_at path
-        return self.delay_s
+__all__ = [
+    "ProcessOutcome",
+    "Step",
+    "backoff_s",
+    "generation_poll",
+    "generation_process",
+    "generation_provider_cancel",
+    "max_retries",
+    "provider_job_cancel",
+]
+# Codes of a call refused before it was made (no provider latency, no breaker feedback).
+CIRCUIT_CODES = frozenset({"provider_unavailable", "provider_disabled"})
 
 
 def provider_config(provider: Provider) -> ProviderConfig:
@@ -80,35 +81,6 @@ def provider_config(provider: Provider) -> ProviderConfig:
     )
 
 
-def _fallback_config(generation: Generation) -> dict[str, object]:
-    config = (generation.config or {}).get("config") or {}
-    fallback = config.get("fallback") if isinstance(config, dict) else None
-    return fallback if isinstance(fallback, dict) else {}
-
-
-def _timeout_s(generation: Generation) -> float | None:
-    timeout_ms = _fallback_config(generation).get("timeout_ms")
-    return float(timeout_ms) / 1000 if isinstance(timeout_ms, int | float) else None
-
-
-def max_retries(generation: Generation, provider: Provider) -> int:
-    """Retries per provider: the node's ``fallback.max_retries``, else the provider's."""
-    node = _fallback_config(generation).get("max_retries")
-    if isinstance(node, int):
-        return node
-    configured = (provider.settings or {}).get("max_retries")
-    return int(configured) if isinstance(configured, int) else DEFAULT_MAX_RETRIES
-
-
-def backoff_s(retry_number: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter; a provider's ``Retry-After`` is a floor."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, retry_number - 1))
-    delay = random.uniform(0, ceiling)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return min(delay, BACKOFF_CAP_S)
-
-
 def _request(generation: Generation, attempt_number: int) -> ProviderRequest:
     canonical = generation.canonical_params or {}
     provider_block = (canonical.get("style") or {}).get(generation.provider_id) or {}
@@ -120,28 +92,19 @@ def _request(generation: Generation, attempt_number: int) -> ProviderRequest:
         seed=seed,
         attempt_number=attempt_number,
         params=canonical,
-        timeout_s=_timeout_s(generation),
+        timeout_s=timeout_s(generation),
     )
 
 
-def _provider_down(provider: Provider) -> bool:
-    """The circuit breaker: is the provider's telemetry health ``down``?"""
-    from telemetry.selectors import provider_health_state
-
-    try:
-        return provider_health_state(provider) == "down"
-    except Exception:  # no figures: let the call through
-        logger.warning("health check failed for %s", provider.id, exc_info=True)
-        return False
-
-
-def _claim(generation: Generation, attempt_number: int, now: datetime) -> bool:
+def _claim(generation: Generation, attempt_number: int, now: datetime, delivery: str) -> bool:
     """Take attempt ``attempt_number`` of a generation, or learn that someone else did."""
-    deadline = (
-        now
-        + timedelta(seconds=_timeout_s(generation) or generation.provider.read_timeout_s)
-        + DEADLINE_MARGIN
-    )
+    fields = {
+        "attempt_count": attempt_number,
+        "deadline_at": attempt_deadline(generation, generation.provider, now),
+        "claimed_at": now,
+        "claimed_by": claimant(delivery),
+        "next_attempt_at": None,
+    }
     if attempt_number == 1:
         try:
             generation_transition(
@@ -151,47 +114,63 @@ def _claim(generation: Generation, attempt_number: int, now: datetime) -> bool:
                 actor="worker",
                 reason="claimed",
                 now=now,
-                fields={"attempt_count": 1, "deadline_at": deadline},
+                fields=fields,
             )
         except InvalidTransition:
             return False
         return True
     claimed = Generation.objects.filter(
         id=generation.id, status=Status.PROCESSING, attempt_count=attempt_number - 1
-    ).update(attempt_count=attempt_number, deadline_at=deadline, updated_at=now)
+    ).update(updated_at=now, **fields)
     return claimed == 1
 
 
 def generation_process(
-    *, generation_id: str, attempt: int = 1, now: datetime | None = None
+    *, generation_id: str, attempt: int = 1, delivery: str = "", now: datetime | None = None
 ) -> ProcessOutcome:
     """Run attempt ``attempt`` of a generation (see the module docstring).
 
-    Idempotent per attempt: a second delivery finds the attempt claimed and does nothing.
-    Writes a ProviderAttempt per provider call and finishes with ``completed`` or
+    ``delivery`` identifies the task run (``<task id>:<retry number>``): a redelivery of
+    a run that died mid-attempt recovers the generation (``generation_recover``).
+    Idempotent per attempt otherwise: a second delivery finds the attempt claimed and does
+    nothing. Writes a ProviderAttempt per provider call and finishes with ``completed`` or
     ``failed``; a result arriving after a cancel is discarded.
     """
     now = now or timezone.now()
     generation = Generation.objects.select_related("provider").filter(id=generation_id).first()
     if generation is None:
-        return ProcessOutcome("missing")
+        return ProcessOutcome(Step.MISSING)
+    if (
+        generation.status == Status.PROCESSING
+        and generation.attempt_count == attempt
+        and interrupted_run(generation.claimed_by, delivery)
+    ):
+        return generation_recover(
+            generation=generation, now=now, reason="redelivered after its worker was lost"
+        )
     if attempt == 1:
         if generation.status != Status.PENDING:
-            return ProcessOutcome("skipped")
+            return ProcessOutcome(Step.SKIPPED)
         if generation.scheduled_at and generation.scheduled_at > now:
-            return ProcessOutcome("scheduled", (generation.scheduled_at - now).total_seconds())
+            delay = (generation.scheduled_at - now).total_seconds()
+            return ProcessOutcome(Step.SCHEDULED, delay)
     elif generation.status != Status.PROCESSING:
-        return ProcessOutcome("skipped")
-    if not _claim(generation, attempt, now):
-        return ProcessOutcome("skipped")
+        return ProcessOutcome(Step.SKIPPED)
+    if not _claim(generation, attempt, now, delivery):
+        return ProcessOutcome(Step.SKIPPED)
 
     provider = generation.provider
     if not provider.enabled:  # disabled after this generation was queued
         error = ProviderTransientError("provider_disabled", "The provider is disabled.")
         return _after_failure(generation, provider, error, attempt, circuit_open=True)
-    if _provider_down(provider):
-        error = ProviderTransientError("provider_unavailable", "Circuit open: provider is down.")
-        return _after_failure(generation, provider, error, attempt, circuit_open=True)
+    admission = breaker_admit(provider=provider, now=now)
+    if not admission.allowed:
+        error = ProviderTransientError(
+            "provider_unavailable", f"Circuit open: {admission.reason or 'provider is down'}."
+        )
+        return _after_failure(
+            generation, provider, error, attempt, circuit_open=True, until=admission.retry_at
+        )
     try:
         adapter = adapter_for(provider_config(provider))
     except ProviderError as exc:
@@ -213,12 +192,27 @@ def generation_process(
         if adapter.is_async:
             row.provider_job_id = _call(adapter.submit, request)
             row.save(update_fields=["provider_job_id"])
-            return ProcessOutcome("submitted", _poll_interval(provider), attempt)
+            breaker_record(
+                provider=provider,
+                succeeded=True,
+                provider_fault=False,
+                probe=admission.probe,
+                now=timezone.now(),
+            )
+            outcome = generation_wait(
+                generation=generation,
+                delay_s=poll_interval_s(provider),
+                next_attempt=attempt,
+                now=timezone.now(),
+                poll=True,
+            )
+            return ProcessOutcome(Step.SUBMITTED, outcome.delay_s, attempt)
         result = _call(adapter.generate, request)
     except ProviderError as exc:
-        _finish_attempt(row, ProviderAttempt.Outcome.FAILED, clock, error=exc)
+        failed = ProviderAttempt.Outcome.FAILED
+        _finish_attempt(row, failed, clock, error=exc, probe=admission.probe)
         return _after_failure(generation, provider, exc, attempt)
-    return _complete(generation, provider, row, result, clock)
+    return _complete(generation, provider, row, result, clock, probe=admission.probe)
 
 
 def _call(function, request: ProviderRequest):  # type: ignore[no-untyped-def]
@@ -231,17 +225,14 @@ def _call(function, request: ProviderRequest):  # type: ignore[no-untyped-def]
         raise ProviderError("provider_adapter_error", f"{type(exc).__name__}: {exc}") from exc
 
 
-def _poll_interval(provider: Provider) -> float:
-    value = (provider.settings or {}).get("poll_interval_s")
-    return float(value) if isinstance(value, int | float) and value > 0 else POLL_INTERVAL_S
-
-
 def _complete(
     generation: Generation,
     provider: Provider,
     row: ProviderAttempt,
     result: ProviderResult,
     clock: float | None,
+    *,
+    probe: bool = False,
 ) -> ProcessOutcome:
     finished = timezone.now()
     cost = cost_usd(provider, result)
@@ -263,16 +254,25 @@ def _complete(
         )
     except InvalidTransition:
         # Cancelled while the provider worked: the call still happened (and cost money).
-        _finish_attempt(row, ProviderAttempt.Outcome.DISCARDED, clock)
-        return ProcessOutcome("discarded")
-    _finish_attempt(row, ProviderAttempt.Outcome.SUCCEEDED, clock)
-    return ProcessOutcome("completed")
+        _finish_attempt(row, ProviderAttempt.Outcome.DISCARDED, clock, probe=probe)
+        return ProcessOutcome(Step.DISCARDED)
+    _finish_attempt(row, ProviderAttempt.Outcome.SUCCEEDED, clock, probe=probe)
+    return ProcessOutcome(Step.COMPLETED)
 
 
 def _finish_attempt(
-    row: ProviderAttempt, outcome: str, clock: float | None, *, error: ProviderError | None = None
+    row: ProviderAttempt,
+    outcome: str,
+    clock: float | None,
+    *,
+    error: ProviderError | None = None,
+    probe: bool = False,
 ) -> None:
-    """Save the attempt's outcome and feed it to telemetry."""
+    """Save the attempt's outcome and feed it to telemetry and the circuit breaker.
+
+    An attempt some recovery already marked ``abandoned`` keeps that outcome only if its
+    call never returned; a call that did return reports what it did.
+    """
     finished = timezone.now()
     row.outcome = outcome
     row.finished_at = finished
@@ -285,10 +285,18 @@ def _finish_attempt(
     )
     row.latency_ms = round(elapsed * 1000)
     row.save()
+    succeeded = outcome != ProviderAttempt.Outcome.FAILED
+    breaker_record(
+        provider=row.provider,
+        succeeded=succeeded,
+        provider_fault=error.provider_fault if error is not None else False,
+        probe=probe,
+        now=finished,
+    )
     telemetry_record_attempt(
         provider_id=row.provider_id,
         operation_type=row.operation_type,
-        succeeded=outcome != ProviderAttempt.Outcome.FAILED,
+        succeeded=succeeded,
         error_code=row.error_code,
         error_message=row.error_message,
         tokens_in=row.tokens_in,
@@ -331,41 +339,50 @@ def _after_failure(
     attempt: int,
     *,
     circuit_open: bool = False,
+    until: datetime | None = None,
 ) -> ProcessOutcome:
-    """Retry, fail over, or fail — in that order of preference."""
+    """Retry, fail over, or fail — in that order of preference.
+
+    ``circuit_open``: the call was refused before it was made (open circuit, disabled
+    provider); ``until`` is when the breaker may let a call through again.
+    """
+    now = timezone.now()
     on_this_provider = attempt - _attempts_before(generation, provider)
-    if (
-        error.transient
-        and not circuit_open
-        and on_this_provider <= max_retries(generation, provider)
-    ):
-        return ProcessOutcome("retry", backoff_s(on_this_provider, error.retry_after), attempt + 1)
+    budget_left = on_this_provider <= max_retries(generation, provider)
+    if error.transient and not circuit_open and budget_left:
+        delay = backoff_s(on_this_provider, error.retry_after)
+        return generation_wait(
+            generation=generation, delay_s=delay, next_attempt=attempt + 1, now=now
+        )
     fallback = _usable_fallback(generation, provider) if error.transient else None
     if fallback is not None and _failover(generation, provider, fallback, error.code):
-        return ProcessOutcome("retry", 0.0, attempt + 1)
-    if circuit_open and on_this_provider <= max_retries(generation, provider):
-        return ProcessOutcome("retry", backoff_s(on_this_provider, 30.0), attempt + 1)
+        return generation_wait(generation=generation, delay_s=0, next_attempt=attempt + 1, now=now)
+    if circuit_open and budget_left:
+        # Wait until the breaker may admit a call (a little jitter spreads the herd).
+        delay = (until - now).total_seconds() if until else backoff_s(on_this_provider, 30.0)
+        return generation_wait(
+            generation=generation,
+            delay_s=max(1.0, delay) + random.uniform(0, 1),
+            next_attempt=attempt + 1,
+            now=now,
+        )
+    fields: dict[str, object] = {
+        "error_code": error.code,
+        "error_message": error.message[:2000],
+    }
+    if error.code in CIRCUIT_CODES:
+        fields["latency_ms"] = None  # it waited for a provider it never reached
     try:
         generation_transition(
             generation_id=generation.id,
             to_status=Status.FAILED,
             actor="worker",
             reason=f"provider error {error.code}",
-            fields={"error_code": error.code, "error_message": error.message[:2000]},
+            fields=fields,
         )
     except InvalidTransition:
-        return ProcessOutcome("discarded")
-    return ProcessOutcome("failed")
-
-
-def _retry_later(generation: Generation, delay_s: float, attempt: int) -> ProcessOutcome:
-    """Schedule attempt + 1, moving the sweeper's deadline past the wait."""
-    timeout = _timeout_s(generation) or generation.provider.read_timeout_s
-    deadline = timezone.now() + timedelta(seconds=delay_s + timeout) + DEADLINE_MARGIN
-    Generation.objects.filter(id=generation.id, status=Status.PROCESSING).update(
-        deadline_at=deadline
-    )
-    return ProcessOutcome("retry", delay_s, attempt + 1)
+        return ProcessOutcome(Step.DISCARDED)
+    return ProcessOutcome(Step.FAILED)
 
 
 def _attempts_before(generation: Generation, provider: Provider) -> int:
@@ -389,9 +406,9 @@ def generation_poll(
     now = now or timezone.now()
     generation = Generation.objects.select_related("provider").filter(id=generation_id).first()
     if generation is None or generation.status != Status.PROCESSING:
-        return ProcessOutcome("discarded")
+        return ProcessOutcome(Step.DISCARDED)
     if generation.attempt_count != attempt:
-        return ProcessOutcome("skipped")
+        return ProcessOutcome(Step.SKIPPED)
     row = (
         ProviderAttempt.objects.filter(generation=generation, attempt_number=attempt)
         .exclude(provider_job_id="")
@@ -399,7 +416,7 @@ def generation_poll(
         .first()
     )
     if row is None or row.outcome != ProviderAttempt.Outcome.RUNNING:
-        return ProcessOutcome("skipped")
+        return ProcessOutcome(Step.SKIPPED)
     provider = row.provider
     adapter: ProviderAdapter = adapter_for(provider_config(provider))
     request = _request(generation, attempt)
@@ -407,7 +424,7 @@ def generation_poll(
         status = adapter.poll(row.provider_job_id, request)
     except ProviderError as exc:
         if exc.transient and (generation.deadline_at is None or now < generation.deadline_at):
-            return ProcessOutcome("running", _poll_interval(provider), attempt)
+            return _poll_later(generation, provider, attempt, now)
         _finish_attempt(row, ProviderAttempt.Outcome.FAILED, None, error=exc)
         return _after_failure(generation, provider, exc, attempt)
     if status.state == "running":
@@ -419,13 +436,25 @@ def generation_poll(
             )
             _finish_attempt(row, ProviderAttempt.Outcome.FAILED, None, error=overdue)
             return _after_failure(generation, provider, overdue, attempt)
-        return ProcessOutcome("running", _poll_interval(provider), attempt)
+        return _poll_later(generation, provider, attempt, now)
     if status.state == "succeeded" and status.result is not None:
         return _complete(generation, provider, row, status.result, None)
     # A job the provider reports failed or cancelled may well succeed when submitted again.
     error = ProviderTransientError(status.error_code or "provider_job_failed", status.error_message)
     _finish_attempt(row, ProviderAttempt.Outcome.FAILED, None, error=error)
     return _after_failure(generation, provider, error, attempt)
+
+
+def _poll_later(
+    generation: Generation, provider: Provider, attempt: int, now: datetime
+) -> ProcessOutcome:
+    return generation_wait(
+        generation=generation,
+        delay_s=poll_interval_s(provider),
+        next_attempt=attempt,
+        now=now,
+        poll=True,
+    )
 
 
 def provider_job_cancel(*, provider: Provider, job_id: str) -> bool:

@@ -6,10 +6,14 @@
   generation's own delayed task gets its chance first). Redelivery is harmless: the task
   claims with a conditional ``pending → processing``.
 - A ``processing`` generation past its ``deadline_at`` (the worker sets it for every
-  attempt, retry wait and asynchronous job: the attempt's timeout plus a margin), or,
-  without one, started longer ago than the task's hard time limit plus a margin, has no
-  worker any more: it fails with ``worker_lost`` through the lifecycle, so the slot is
-  released and telemetry counts it.
+  attempt and every wait: the due time plus the attempt's timeout and a margin, see
+  ``services.waits``), or, without one, started longer ago than the task's hard time limit
+  plus a margin, has no worker any more: ``generation_recover`` abandons its unfinished
+  attempt and runs the next one within the retry budget (an asynchronous job is polled
+  again); only a generation whose budget is spent fails with ``worker_lost``. A
+  generation waiting for a due time still in the future is never touched.
+  ``processing_after`` (the command's ``--processing-after``) also takes rows whose
+  current attempt was claimed, or whose due time passed, longer ago than that.
 
 Both halves take at most ``limit`` rows per run (oldest first); the next run takes the rest.
 """
@@ -19,21 +23,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
-from ..errors import InvalidTransition
 from ..models import Generation, Status
-from .dispatch import generation_enqueue
-from .lifecycle import generation_transition
+from .dispatch import generation_enqueue, generation_follow_up
+from .recovery import generation_recover
+from .waits import WORKER_LOST, Step
+
+__all__ = ["WORKER_LOST", "SweepResult", "SweptGeneration", "generations_sweep"]
 
 BATCH_LIMIT = 500
 PENDING_AFTER = timedelta(seconds=120)
 PROCESSING_MARGIN = timedelta(seconds=60)
-WORKER_LOST = "worker_lost"
 
 
 def processing_deadline() -> timedelta:
@@ -52,7 +56,8 @@ class SweptGeneration:
 class SweepResult:
     dry_run: bool
     requeued: list[SweptGeneration] = field(default_factory=list)
-    failed: list[SweptGeneration] = field(default_factory=list)
+    recovered: list[SweptGeneration] = field(default_factory=list)  # next attempt enqueued
+    failed: list[SweptGeneration] = field(default_factory=list)  # retry budget spent
     lost_races: int = 0  # rows another actor moved on before the sweep could
 
 
@@ -66,16 +71,23 @@ def _stale_pending(now: datetime, pending_after: timedelta) -> QuerySet[Generati
     )
 
 
-def _stale_processing(now: datetime, processing_after: timedelta) -> QuerySet[Generation]:
-    """Processing past its attempt's ``deadline_at`` (set by the worker for each attempt,
-    retry wait and asynchronous job), or, without one, started longer ago than
-    ``processing_after``."""
+def _stale_processing(now: datetime, processing_after: timedelta | None) -> QuerySet[Generation]:
+    """Processing past its ``deadline_at``; legacy rows without one, started longer ago
+    than the task limit plus a margin; with ``processing_after``, also rows whose attempt
+    was claimed (or whose due time passed) longer ago than that — never one still waiting
+    for a due time in the future."""
+    lost = Q(deadline_at__lt=now) | Q(
+        deadline_at__isnull=True, started_at__lt=now - processing_deadline()
+    )
+    if processing_after is not None:
+        cutoff = now - processing_after
+        lost |= Q(next_attempt_at__isnull=True, claimed_at__lt=cutoff) | Q(
+            next_attempt_at__lt=cutoff
+        )
     return (
         Generation.objects.filter(status=Status.PROCESSING)
-        .filter(
-            Q(deadline_at__lt=now)
-            | Q(deadline_at__isnull=True, started_at__lt=now - processing_after)
-        )
+        .filter(lost)
+        .exclude(next_attempt_at__gt=now)
         .order_by("started_at")
     )
 
@@ -102,37 +114,31 @@ def _requeue(
             progress("requeued", index, len(rows))
 
 
-def _fail_lost(
-    rows: list[tuple[Any, datetime | None]],
+def _recover_lost(
+    rows: list[Generation],
     now: datetime,
-    processing_after: timedelta,
     result: SweepResult,
     progress: Callable[[str, int, int], None] | None,
 ) -> None:
-    seconds = int(processing_after.total_seconds())
-    for index, (gid, started_at) in enumerate(rows, 1):
-        try:
-            generation_transition(
-                generation_id=gid,
-                to_status=Status.FAILED,
-                from_statuses=frozenset({Status.PROCESSING}),
-                reason=f"{WORKER_LOST}: processing for more than {seconds} s",
-                actor="sweeper",
-                now=now,
-                fields={
-                    "error_code": WORKER_LOST,
-                    "error_message": (
-                        f"No worker finished this generation within {seconds} s of its "
-                        "start; the worker was lost."
-                    ),
-                },
-            )
-        except InvalidTransition:
+    for index, generation in enumerate(rows, 1):
+        since = generation.claimed_at or generation.started_at or now
+        reason = (
+            f"no worker finished attempt {generation.attempt_count} by its deadline "
+            f"(claimed {int((now - since).total_seconds())} s ago)"
+        )
+        outcome = generation_recover(generation=generation, now=now, reason=reason)
+        swept = SweptGeneration(str(generation.id), Status.PROCESSING, since)
+        if outcome.status == Step.FAILED:
+            result.failed.append(swept)
+        elif outcome.status == Step.SKIPPED:
             result.lost_races += 1  # it finished (or was cancelled) meanwhile
         else:
-            result.failed.append(SweptGeneration(str(gid), Status.PROCESSING, started_at or now))
+            generation_follow_up(
+                generation_id=str(generation.id), outcome=outcome, priority=generation.priority
+            )
+            result.recovered.append(swept)
         if progress is not None and (index % 100 == 0 or index == len(rows)):
-            progress("failed", index, len(rows))
+            progress("recovered", index, len(rows))
 
 
 def generations_sweep(
@@ -144,18 +150,19 @@ def generations_sweep(
     limit: int = BATCH_LIMIT,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> SweepResult:
-    """Re-enqueue stale ``pending`` generations and fail lost ``processing`` ones.
+    """Re-enqueue stale ``pending`` generations and recover lost ``processing`` ones.
 
-    ``processing_after`` defaults to ``processing_deadline()``. ``dry_run`` only reports.
-    Side effects otherwise: ``enqueued_at = now`` and a ``process_generation`` task
-    published after commit per re-enqueued row; a ``processing → failed`` transition with
-    ``error_code = worker_lost`` per lost row (its audit event, slot release and telemetry
-    included). Safe to run concurrently with workers and with itself: rows are locked with
+    ``processing_after`` (optional) widens what counts as lost (module docstring).
+    ``dry_run`` only reports (lost rows are listed under ``recovered``). Side effects
+    otherwise: ``enqueued_at = now`` and a ``process_generation`` task published after
+    commit per re-enqueued row; per lost row, its unfinished attempt ``abandoned`` and the
+    next attempt (or poll) published, or, with the retry budget spent, a ``processing →
+    failed`` transition with ``error_code = worker_lost`` (audit event, slot release and
+    telemetry included). Safe to run concurrently with workers and with itself: rows are locked with
     ``SKIP LOCKED`` where the database has it, every write is conditional, and a row some
     other actor moved on is counted in ``lost_races``, never overwritten.
     ``progress(phase, done, total)`` reports long runs.
     """
-    processing_after = processing_after or processing_deadline()
     result = SweepResult(dry_run=dry_run)
     fields = ("id", "priority", "scheduled_at", "enqueued_at", "created_at")
 
@@ -170,9 +177,12 @@ def generations_sweep(
                 pending = pending.select_for_update(skip_locked=True)
             _requeue(list(pending.values_list(*fields)[:limit]), now, result, progress)
 
-    stale = list(_stale_processing(now, processing_after).values_list("id", "started_at")[:limit])
+    stale = list(_stale_processing(now, processing_after).select_related("provider")[:limit])
     if dry_run:
-        result.failed = [SweptGeneration(str(g), Status.PROCESSING, at or now) for g, at in stale]
+        result.recovered = [
+            SweptGeneration(str(g.id), Status.PROCESSING, g.claimed_at or g.started_at or now)
+            for g in stale
+        ]
     else:
-        _fail_lost(stale, now, processing_after, result, progress)
+        _recover_lost(stale, now, result, progress)
     return result

@@ -95,7 +95,7 @@ def test_scheduled_generation_waits(api):
     generation = create(api, create_body(scheduled_at=later.isoformat()))
     outcome = generation_process(generation_id=str(generation.id))
     assert outcome.status == "scheduled"
-    assert 290 < outcome.retry_in_s <= 300
+    assert 290 < outcome.delay_s <= 300
     generation.refresh_from_db()
     assert generation.status == "pending"
     assert generation_process(generation_id=str(generation.id), now=later).status == "completed"

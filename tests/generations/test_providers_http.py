@@ -367,3 +367,32 @@ def test_client_maps_connection_refused_to_transient():
         ProviderClient(config).request("GET", "v1/models")
     assert info.value.code == "provider_unreachable"
     assert ProviderRequest  # the request type is part of the adapter interface
+
+
+def test_a_long_retry_after_is_recorded_as_the_due_time_and_survives_a_sweep(api, openai_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generations.services.sweeper import generations_sweep
+
+    provider("oai", openai_server)
+    openai_server.script("POST /v1/chat/completions", Status(429, headers={"Retry-After": "200"}))
+    generation_id = dialogue(api, "oai")["id"]
+    before = timezone.now()
+    outcome = generation_process(generation_id=generation_id)
+    assert (outcome.status, outcome.next_attempt) == ("retry", 2)
+    generation = Generation.objects.get(id=generation_id)
+    assert generation.next_attempt_at >= before + timedelta(seconds=200)
+    assert generation.deadline_at > generation.next_attempt_at
+    swept = generations_sweep(
+        now=before + timedelta(seconds=150),
+        pending_after=timedelta(0),
+        processing_after=timedelta(seconds=1),
+    )
+    assert (swept.recovered, swept.failed, swept.requeued) == ([], [], [])
+    assert Generation.objects.get(id=generation_id).status == "processing"
+    later = generation.next_attempt_at
+    assert generation_process(generation_id=generation_id, attempt=2, now=later).status == (
+        "completed"
+    )

@@ -12,7 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from generations.models import Generation, ProviderAttempt
+from generations.models import Generation, Provider, ProviderAttempt
+from generations.services.breaker import breaker_record
 from telemetry.management.commands.provider_health import COLUMNS
 from telemetry.recording import telemetry_record_attempt
 from tests.builders import create_body
@@ -26,12 +27,13 @@ def database_telemetry(settings: Any) -> None:
 
 
 def _fail(api: Any, count: int, code: str = "provider_timeout") -> None:
-    """``count`` failed provider attempts in the last minutes, newest last."""
+    """``count`` failed provider attempts in the last minutes, newest last, each fed to the
+    circuit breaker as the worker does."""
     response = api.post("/api/v1/generations", create_body(), format="json")
     generation = Generation.objects.get(id=response.json()["id"])
     now = timezone.now()
     for i in range(count):
-        at = now - timedelta(seconds=60 - i)
+        at = now - timedelta(seconds=count - i)
         ProviderAttempt.objects.create(
             generation=generation,
             provider_id="sandbox",
@@ -43,6 +45,13 @@ def _fail(api: Any, count: int, code: str = "provider_timeout") -> None:
             outcome=ProviderAttempt.Outcome.FAILED,
             error_code=code,
             error_message="read timed out",
+        )
+        breaker_record(
+            provider=Provider.objects.get(id="sandbox"),
+            succeeded=False,
+            provider_fault=True,
+            probe=False,
+            now=at,
         )
 
 
@@ -64,7 +73,7 @@ def test_healthy_providers_exit_zero_with_a_table(sandbox, database_telemetry):
     assert code == 0
     header, row = output.splitlines()[:2]
     assert _cells(header) == list(COLUMNS)
-    assert _cells(row) == ["sandbox", "yes", "healthy", "0", "-", "-", "0", "-"]
+    assert _cells(row) == ["sandbox", "yes", "healthy", "closed", "0", "-", "-", "0", "-"]
     assert "Figures from: database." in output
 
 
@@ -73,8 +82,13 @@ def test_an_enabled_provider_down_exits_two(api, database_telemetry):
     output, code = _run()
     assert code == 2
     row = next(line for line in output.splitlines() if line.startswith("sandbox"))
-    assert _cells(row) == ["sandbox", "yes", "down", "5", "0.0%", "-", "5", "provider_timeout (5)"]
-    assert "sandbox: 5 consecutive failures" in output
+    cells = _cells(row)
+    assert re.fullmatch(r"open until \d\d:\d\d:\d\d", cells[3])
+    assert cells[:3] + cells[4:] == [
+        *("sandbox", "yes", "down"),
+        *("5", "0.0%", "-", "5", "provider_timeout (5)"),
+    ]
+    assert "sandbox: circuit open: 5 consecutive failures" in output
     assert "1 enabled provider(s) down: sandbox" in output
 
 
@@ -102,6 +116,7 @@ def test_json_output_has_the_full_reports(api, database_telemetry):
     assert payload["down"] == ["sandbox"]
     (report,) = payload["providers"]
     assert report["health"]["state"] == "down"
+    assert report["breaker"]["state"] == "open"
     assert report["last_1h"]["attempt_failures"] == 6
     assert report["top_errors"][0]["error_type"] == "rate_limited"
 
@@ -117,6 +132,7 @@ def test_down_from_the_redis_aggregates(sandbox, telemetry_redis):
             error_code="provider_5xx",
             at=now - timedelta(seconds=10 - i),
         )
+        breaker_record(provider=sandbox, succeeded=False, provider_fault=True, probe=False, now=now)
     output, code = _run()
     assert code == 2
     assert "Figures from: redis." in output
@@ -132,6 +148,7 @@ def test_provider_health_as_a_subprocess_on_the_embedded_default(tmp_path):
         "from datetime import timedelta\n"
         "from django.utils import timezone\n"
         "from generations.models import Generation, ProviderAttempt, Workspace\n"
+        "from generations.services.breaker import breaker_record\n"
         "ws = Workspace.objects.create(slug='ops', name='Ops')\n"
         "g = Generation.objects.create(workspace=ws, provider_id='sandbox', operation_type="
         "'dialogue', purpose='adaptive', strategy='always', reproducible_hash='x' * 64)\n"
@@ -141,8 +158,22 @@ def test_provider_health_as_a_subprocess_on_the_embedded_default(tmp_path):
         "        attempt_number=i + 1, operation_type='dialogue', started_at=now,\n"
         "        finished_at=now - timedelta(seconds=30 - i), outcome='failed',\n"
         "        error_code='provider_timeout')\n"
+        "    breaker_record(provider=g.provider, succeeded=False, provider_fault=True,\n"
+        "        probe=False, now=now)\n"
     )
     down = site.manage("provider_health", "--json")
     assert down.returncode == 2
     assert json.loads(down.stdout)["down"] == ["sandbox"]
     assert "enabled provider(s) down: sandbox" in down.stderr
+
+
+def test_reset_closes_an_open_breaker_and_the_provider_is_healthy_again(api, database_telemetry):
+    _fail(api, 5)
+    assert _run()[1] == 2
+    out, err = io.StringIO(), io.StringIO()
+    call_command("provider_health", "--reset", "sandbox", stdout=out, stderr=err)
+    assert "sandbox: circuit breaker closed (it was open)." in err.getvalue()
+    row = next(line for line in out.getvalue().splitlines() if line.startswith("sandbox"))
+    assert _cells(row)[2:4] == ["healthy", "closed"]
+    with pytest.raises(CommandError):
+        call_command("provider_health", "--reset", "nope", stdout=io.StringIO())

@@ -255,18 +255,22 @@ def test_breaker_health_state_from_either_source(
     api, sandbox, settings, django_capture_on_commit_callbacks, source
 ):
     from generations.models import Provider
-    from telemetry.selectors import provider_health_state
+    from telemetry.selectors import provider_report
+
+    def health() -> tuple[str, str]:
+        report = provider_report(Provider.objects.get(id="sandbox"))
+        return report["health"]["state"], report["breaker"]["state"]
 
     if source == "database":
         settings.REDIS_URL = ""
-    assert provider_health_state(sandbox) == "healthy"
+    assert health() == ("healthy", "closed")
     sandbox.settings = {"failure_rate": 1.0, "max_retries": 0}
     sandbox.save()
     for i in range(3):
         with django_capture_on_commit_callbacks(execute=True):
             api.post(URL, create_body(config={"prompt": f"f{i}"}), format="json")
-    assert provider_health_state(Provider.objects.get(id="sandbox")) == "degraded"
+    assert health() == ("degraded", "closed")
     for i in range(2):
         with django_capture_on_commit_callbacks(execute=True):
             api.post(URL, create_body(config={"prompt": f"g{i}"}), format="json")
-    assert provider_health_state(Provider.objects.get(id="sandbox")) == "down"
+    assert health() == ("down", "open")

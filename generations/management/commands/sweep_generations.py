@@ -1,4 +1,4 @@
-"""``manage.py sweep_generations``: re-enqueue stale pending generations, fail lost ones.
+"""``manage.py sweep_generations``: re-enqueue stale pending generations, recover lost ones.
 
 The same sweep runs every minute under Celery beat (task ``generations.sweep``); this
 command is for a look (``--dry-run``) or a manual run. Exit status 0, 1 on bad arguments.
@@ -17,7 +17,6 @@ from generations.services.sweeper import (
     PENDING_AFTER,
     SweptGeneration,
     generations_sweep,
-    processing_deadline,
 )
 
 LISTED = 50
@@ -25,8 +24,11 @@ LISTED = 50
 
 class Command(BaseCommand):
     help = (
-        "Re-enqueue pending generations whose task vanished and fail processing generations "
-        "whose worker was lost (error code worker_lost). --dry-run only lists them."
+        "Re-enqueue pending generations whose task vanished and recover processing "
+        "generations whose worker was lost: the unfinished attempt is marked abandoned and "
+        "the next one runs within the retry budget (else the generation fails with "
+        "worker_lost). A generation waiting for a retry that is not yet due is never "
+        "touched. --dry-run only lists them."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,9 +47,10 @@ class Command(BaseCommand):
             "--processing-after",
             type=float,
             metavar="SECONDS",
-            default=processing_deadline().total_seconds(),
-            help="Fail processing generations started longer ago than this (default: the "
-            "task hard time limit + 60 = %(default)s).",
+            default=None,
+            help="Also recover processing generations whose current attempt was claimed, or "
+            "whose retry was due, longer ago than this (default: only those past their "
+            "attempt's deadline, i.e. its timeout + 90 s).",
         )
         parser.add_argument(
             "--limit",
@@ -57,8 +60,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["pending_after"] <= 0 or options["processing_after"] <= 0:
-            raise CommandError("--pending-after and --processing-after must be positive.")
+        after = options["processing_after"]
+        if options["pending_after"] < 0 or (after is not None and after < 0):
+            raise CommandError("--pending-after and --processing-after must not be negative.")
         if options["limit"] < 1:
             raise CommandError("--limit must be at least 1.")
         verbosity = int(options["verbosity"])
@@ -72,28 +76,32 @@ class Command(BaseCommand):
             now=now,
             dry_run=options["dry_run"],
             pending_after=timedelta(seconds=options["pending_after"]),
-            processing_after=timedelta(seconds=options["processing_after"]),
+            processing_after=timedelta(seconds=after) if after is not None else None,
             limit=options["limit"],
             progress=progress,
         )
         if verbosity < 1:
             return
-        would = "Would " if result.dry_run else ""
-        requeue = "re-enqueue" if result.dry_run else "Re-enqueued"
-        fail = "fail" if result.dry_run else "failed"
-        self.stdout.write(
-            f"{would}{requeue} {_count(result.requeued, 'pending generation')}; "
-            f"{'would ' if result.dry_run else ''}{fail} "
-            f"{_count(result.failed, 'lost processing generation')} (worker_lost)"
-            + ("." if result.dry_run else f"; {result.lost_races} changed meanwhile.")
-        )
+        if result.dry_run:
+            self.stdout.write(
+                f"Would re-enqueue {_count(result.requeued, 'pending generation')}; would "
+                f"recover {_count(result.recovered, 'lost processing generation')}."
+            )
+        else:
+            self.stdout.write(
+                f"Re-enqueued {_count(result.requeued, 'pending generation')}; recovered "
+                f"{_count(result.recovered, 'lost processing generation')} (next attempt "
+                f"enqueued); failed {_count(result.failed, 'generation')} (worker_lost, "
+                f"retry budget spent); {result.lost_races} changed meanwhile."
+            )
         if result.dry_run or verbosity >= 2:
             self._list("re-enqueue" if result.dry_run else "re-enqueued", result.requeued, now)
-            self._list("fail" if result.dry_run else "failed", result.failed, now)
+            self._list("recover" if result.dry_run else "recovered", result.recovered, now)
+            self._list("failed", result.failed, now)
 
     def _list(self, label: str, rows: list[SweptGeneration], now: datetime) -> None:
         for row in rows[:LISTED]:
-            since = "enqueued" if row.status == "pending" else "started"
+            since = "enqueued" if row.status == "pending" else "claimed"
             age = int((now - row.since).total_seconds())
             self.stdout.write(f"  {label} {row.id} ({row.status}, {since} {age} s ago)")
         if len(rows) > LISTED:
