@@ -130,7 +130,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, DatabaseError) and not isinstance(exc, drf_exceptions.APIException):
         if isinstance(exc, OperationalError | InterfaceError):
             # Unreachable, restarting, or a statement/lock timeout: one line per outage.
-            outage_failure("database", exc)
+            outage_failure("database", exc.__cause__ or exc)  # the driver's error class
         else:
             logger.exception("database unavailable")
         return Response(

@@ -64,7 +64,7 @@ def outage_failure(dependency: str, exc: BaseException) -> None:
             state.last_failure = now
             return
         _DOWN[dependency] = _Outage(failures=1, last_failure=now)
-    message = str(exc).strip() or "(no message)"
+    message = (str(exc).strip() or "(no message)").splitlines()[0]  # no server CONTEXT
     logger.warning(
         "%s unavailable: %s: %s (further failures are counted, not logged, until it recovers)",
         dependency,
