@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .outages import outage_failure
 
 logger = logging.getLogger("genpipe.errors")
 
@@ -126,7 +128,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, DatabaseError) and not isinstance(exc, drf_exceptions.APIException):
-        logger.exception("database unavailable")
+        if isinstance(exc, OperationalError | InterfaceError):
+            # Unreachable, restarting, or a statement/lock timeout: one line per outage.
+            outage_failure("database", exc.__cause__ or exc)  # the driver's error class
+        else:
+            logger.exception("database unavailable")
         return Response(
             envelope("database_unavailable", "The database is unavailable; try again."),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,

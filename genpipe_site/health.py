@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from .errors import envelope
+from .outages import redis_client
 
 logger = logging.getLogger("genpipe.health")
 
@@ -44,9 +45,7 @@ def _database_ping() -> None:
 
 @functools.cache
 def _redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_connect_timeout=CHECK_TIMEOUT_S, socket_timeout=CHECK_TIMEOUT_S
-    )
+    return redis_client(url, timeout=CHECK_TIMEOUT_S)
 
 
 def _redis_ping() -> None:

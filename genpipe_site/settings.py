@@ -15,6 +15,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from genpipe_site.database import postgres_timeout_options
+from genpipe_site.outages import redis_connection_class
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -102,6 +105,11 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASE_STATEMENT_TIMEOUT_MS = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "5000"))
+DATABASE_LOCK_TIMEOUT_MS = int(os.environ.get("DATABASE_LOCK_TIMEOUT_MS", "0"))
+DATABASE_MIGRATE_STATEMENT_TIMEOUT_MS = int(
+    os.environ.get("DATABASE_MIGRATE_STATEMENT_TIMEOUT_MS", "0")
+)
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -110,7 +118,15 @@ if DATABASE_URL:
     }
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+        # README "Timeouts": connect, statement and lock timeouts, and TCP keepalives so a
+        # dead server host is noticed (manage.py migrate lifts the statement timeout).
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            postgres_timeout_options(
+                connect_timeout_s=int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")),
+                statement_timeout_ms=DATABASE_STATEMENT_TIMEOUT_MS,
+                lock_timeout_ms=DATABASE_LOCK_TIMEOUT_MS,
+            )
+        )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -137,13 +153,17 @@ if REDIS_URL:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
                 "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                # Reports outages once (genpipe_site.outages); redis-py's pool does not retry.
+                "CONNECTION_POOL_KWARGS": {"connection_class": redis_connection_class(REDIS_URL)},
                 # A Redis outage is a cache miss, never a failed request.
                 "IGNORE_EXCEPTIONS": True,
             },
         }
     }
+    # Swallowed errors go to a logger whose filter drops the unreachable-Redis ones: the
+    # connection logged those once per outage. Anything else keeps its traceback.
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-    DJANGO_REDIS_LOGGER = "genpipe.cache"
+    DJANGO_REDIS_LOGGER = "genpipe.cache.redis"
 else:
     CACHES = {
         "default": {
@@ -162,6 +182,8 @@ PROVIDER_DEFAULT_READ_TIMEOUT_S = env_float("PROVIDER_DEFAULT_READ_TIMEOUT_S", 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(PROVIDER_DEFAULT_READ_TIMEOUT_S + 30)
 CELERY_TASK_TIME_LIMIT = int(PROVIDER_DEFAULT_READ_TIMEOUT_S + 60)
 CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900"))
+BROKER_PUBLISH_TIMEOUT = env_float("BROKER_PUBLISH_TIMEOUT", 0.25)
+BROKER_WORKER_SOCKET_TIMEOUT = env_float("BROKER_WORKER_SOCKET_TIMEOUT", 10.0)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
@@ -175,8 +197,37 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    # Publishers (web, beat, commands) give up fast: a create pays at most about
+    # connect + one reply of BROKER_PUBLISH_TIMEOUT, once (the enqueue does not retry; the
+    # row stays pending and the sweeper publishes it later). The worker's own connection
+    # gets GENPIPE_WORKER_BROKER_* instead (genpipe_site.celery, on worker start-up).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        "socket_connect_timeout": BROKER_PUBLISH_TIMEOUT,
+        "socket_timeout": BROKER_PUBLISH_TIMEOUT,
+        "socket_keepalive": True,
+        "max_retries": 0,  # kombu's reconnect loop when a producer needs a connection
+    }
+    GENPIPE_WORKER_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # Above kombu's 1 s BRPOP server-side timeout, so a blocking read on an idle queue
+        # never times out; it bounds the worker's own publishes and acks on a hung Redis.
+        "socket_connect_timeout": BROKER_WORKER_SOCKET_TIMEOUT,
+        "socket_timeout": BROKER_WORKER_SOCKET_TIMEOUT,
+        "socket_keepalive": True,
+        # kombu drops a BRPOP connection whose reply is overdue by this much, and redis-py
+        # PINGs pooled connections idle for longer.
+        "health_check_interval": 25,
+    }
+GENPIPE_WORKER_BROKER_CONNECTION_TIMEOUT = BROKER_WORKER_SOCKET_TIMEOUT
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_PUBLISH_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker reconnects to a lost broker for as long as it takes (Celery's default gives up,
+# and exits, after 100 tries). Tasks running when the connection drops keep running: their
+# provider call is paid for, and a redelivered copy meets the task's status guard.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Deployments (or tests) sharing a broker keep apart by queue name.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
@@ -314,6 +365,7 @@ LOGGING = {
     "filters": {
         "context": {"()": "genpipe_site.logs.ContextFilter"},
         "redact": {"()": "genpipe_site.logs.RedactFilter"},
+        "redis_outages": {"()": "genpipe_site.outages.DropRedisOutages"},
     },
     "formatters": {
         "plain": {"()": "genpipe_site.logs.PlainFormatter"},
@@ -333,6 +385,8 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
+        # django-redis's swallowed errors, minus unreachable Redis (logged once per outage).
+        "genpipe.cache.redis": {"filters": ["redis_outages"]},
         # One line per request (method, path, status, duration); WARNING silences it.
         "genpipe.access": {"level": os.environ.get("GENPIPE_ACCESS_LOG_LEVEL", "INFO")},
     },

@@ -14,7 +14,9 @@ install while it is unchanged.
 none of them set it is the embedded default (SQLite, database cache and the filesystem
 broker, all under ``GENPIPE_VAR_DIR``, default ``./var``). It migrates, loads the demo,
 starts a Celery worker and the Django dev server, each in its own process group, and stops
-both on Ctrl-C or as soon as one of them dies. POSIX (Linux, macOS) only.
+both on Ctrl-C or when the dev server dies. A worker that exits is restarted (it stops
+everything only when it exits 3 times in a row within 10 s of starting). POSIX (Linux,
+macOS) only.
 
 ``test`` uses PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 when they are up and
 the URLs are not set; with ``CI=true`` both are required (exit code 2 when missing).
@@ -47,6 +49,10 @@ DETECTED_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/genpipe"
 DETECTED_REDIS_URL = "redis://127.0.0.1:6379/1"
 DETECTED_BROKER_URL = "redis://127.0.0.1:6379/2"
 DEMO_LOGIN = ("demo", "demo-password")  # load_demo's documented local-only login
+# `run` restarts a worker that exits; one that exits this many times in a row within
+# WORKER_QUICK_EXIT_S of its start is broken, and stops everything.
+WORKER_QUICK_EXITS = 3
+WORKER_QUICK_EXIT_S = 10.0
 
 
 def say(message: str) -> None:
@@ -345,14 +351,27 @@ def cmd_run(port: int) -> int:
         say("starting the dev server: " + shlex.join(server_cmd[1:]))
         procs["dev server"] = spawn(server_cmd, env)
         announced = False
+        worker_started, quick_exits = time.monotonic(), 0
         while True:
             for name, proc in procs.items():
                 code = proc.poll()
-                if code is not None:
-                    others = " and ".join(n for n in procs if n != name)
-                    say(f"the {name} exited (code {code}); stopping the {others}")
-                    stop_all(procs)
-                    return code if code > 0 else 128 - code if code < 0 else 1
+                if code is None:
+                    continue
+                if name == "celery worker" and quick_exits < WORKER_QUICK_EXITS:
+                    # A worker that dies (e.g. on a broker connection loss) comes back, as
+                    # under the production supervisor; one that cannot start stops all.
+                    lived = time.monotonic() - worker_started
+                    quick_exits = quick_exits + 1 if lived < WORKER_QUICK_EXIT_S else 0
+                    say(f"the {name} exited (code {code}) after {lived:.0f} s; restarting it")
+                    signal_group(proc, signal.SIGKILL)  # leftovers of its process group
+                    time.sleep(1)
+                    procs[name] = spawn(worker_cmd, env)
+                    worker_started = time.monotonic()
+                    break
+                others = " and ".join(n for n in procs if n != name)
+                say(f"the {name} exited (code {code}); stopping the {others}")
+                stop_all(procs)
+                return code if code > 0 else 128 - code if code < 0 else 1
             if not announced and tcp_open("127.0.0.1", port, timeout=0.2):
                 print("\n" + banner(port, token, login, env) + "\n", flush=True)
                 announced = True

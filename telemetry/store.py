@@ -1,7 +1,9 @@
 """The raw Redis client telemetry writes to, with short timeouts.
 
 ``None`` when no ``REDIS_URL`` is configured: recording is skipped and every figure is
-computed from the database.
+computed from the database. The client fails within ``REDIS_SOCKET_TIMEOUT`` (connect and
+each reply) and never retries; an unreachable Redis is reported once per outage by
+``genpipe_site.outages``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from genpipe_site.outages import is_redis_outage, redis_client
+
 logger = logging.getLogger("genpipe.telemetry")
 
 # Redis failures swallowed by telemetry in this process (exposed for operators and tests).
@@ -21,9 +25,7 @@ FAILURES = {"count": 0}
 
 @functools.cache
 def _client(url: str, timeout: float) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_connect_timeout=timeout, socket_timeout=timeout, decode_responses=True
-    )
+    return redis_client(url, timeout=timeout, decode_responses=True)
 
 
 def telemetry_client() -> redis.Redis | None:
@@ -34,8 +36,11 @@ def telemetry_client() -> redis.Redis | None:
 
 
 def count_failure(what: str, exc: BaseException) -> None:
+    """Count a swallowed telemetry failure. Redis being unreachable was already logged, once
+    per outage, by the connection; anything else (a script error) is logged here."""
     FAILURES["count"] += 1
-    logger.warning("telemetry %s failed: %s", what, exc)
+    if not is_redis_outage(exc):
+        logger.warning("telemetry %s failed: %s: %s", what, type(exc).__name__, exc)
 
 
 def run_script(client: redis.Redis, script: str, keys: list[str], args: list[Any]) -> Any:

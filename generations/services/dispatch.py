@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
+import kombu.exceptions
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from genpipe_site.outages import outage_fail_fast, outage_failure, outage_success
+
 from .waits import ProcessOutcome, Step
 
 logger = logging.getLogger("genpipe.dispatch")
+
+# The broker unreachable, hung or refusing (Celery re-raises transport errors as kombu's).
+BROKER_ERRORS = (kombu.exceptions.OperationalError, redis.RedisError, OSError)
 
 
 def _countdown(scheduled_at: datetime | None, now: datetime) -> float | None:
@@ -21,25 +29,48 @@ def _countdown(scheduled_at: datetime | None, now: datetime) -> float | None:
     return min(delay, float(settings.GENERATION_MAX_COUNTDOWN_S))
 
 
+def _publish(send: Callable[[], object], what: str) -> None:
+    """Run one publish; a broker failure is counted (one WARNING per outage), not raised.
+
+    The publish is not retried and the broker connection has short timeouts
+    (``BROKER_PUBLISH_TIMEOUT``), so a slow or dead broker costs the caller a bounded wait;
+    within a second of a failure the publish is not even tried (the sweeper sends it).
+    """
+    if outage_fail_fast("broker"):
+        logger.debug("not enqueueing %s: the broker failed just now", what)
+        return
+    try:
+        send()
+    except BROKER_ERRORS as exc:
+        outage_failure("broker", exc)
+        logger.debug("could not enqueue %s: %s", what, exc)
+        return
+    except Exception:
+        logger.exception("could not enqueue %s", what)
+        return
+    outage_success("broker")
+
+
 def generation_enqueue(
     *, generation_id: str, priority: int, scheduled_at: datetime | None = None
 ) -> None:
     """Publish ``process_generation`` once the current transaction commits.
 
-    A publish that fails (broker down) is logged, not raised: the row stays ``pending`` and
-    the sweeper re-enqueues it. Redelivery is harmless because the task claims the row with
-    a conditional ``pending → processing`` transition.
+    A publish that fails (broker down, slow or hung: it gives up after about
+    ``BROKER_PUBLISH_TIMEOUT``, without retrying) is logged once per outage, not raised:
+    the row stays ``pending`` and the sweeper re-enqueues it. Redelivery is harmless
+    because the task claims the row with a conditional ``pending → processing`` transition.
     """
     from ..tasks import process_generation  # tasks import services; resolve at call time
 
     def publish() -> None:
         countdown = _countdown(scheduled_at, timezone.now())
-        try:
-            process_generation.apply_async(
-                args=[generation_id], priority=priority, countdown=countdown
-            )
-        except Exception:
-            logger.exception("could not enqueue generation %s", generation_id)
+        _publish(
+            lambda: process_generation.apply_async(
+                args=[generation_id], priority=priority, countdown=countdown, retry=False
+            ),
+            f"generation {generation_id}",
+        )
 
     transaction.on_commit(publish)
 
@@ -64,18 +95,23 @@ def generation_follow_up(
     if priority is not None:
         options["priority"] = priority
 
+    def send() -> None:
+        if step == Step.RETRY and outcome.next_attempt:
+            process_generation.apply_async(
+                args=[generation_id],
+                kwargs={"attempt": outcome.next_attempt},
+                retry=False,
+                **options,
+            )
+        elif step in (Step.SUBMITTED, Step.RUNNING) and outcome.next_attempt:
+            poll_generation.apply_async(
+                args=[generation_id, outcome.next_attempt], retry=False, **options
+            )
+        elif step == Step.SCHEDULED:
+            process_generation.apply_async(args=[generation_id], retry=False, **options)
+
     def publish() -> None:
-        try:
-            if step == Step.RETRY and outcome.next_attempt:
-                process_generation.apply_async(
-                    args=[generation_id], kwargs={"attempt": outcome.next_attempt}, **options
-                )
-            elif step in (Step.SUBMITTED, Step.RUNNING) and outcome.next_attempt:
-                poll_generation.apply_async(args=[generation_id, outcome.next_attempt], **options)
-            elif step == Step.SCHEDULED:
-                process_generation.apply_async(args=[generation_id], **options)
-        except Exception:
-            logger.exception("could not publish the next step of generation %s", generation_id)
+        _publish(send, f"the next step of generation {generation_id}")
 
     transaction.on_commit(publish)
 
@@ -85,9 +121,9 @@ def generation_provider_cancel_enqueue(*, generation_id: str) -> None:
     from ..tasks import cancel_provider_job
 
     def publish() -> None:
-        try:
-            cancel_provider_job.apply_async(args=[generation_id])
-        except Exception:
-            logger.exception("could not enqueue the provider cancel of %s", generation_id)
+        _publish(
+            lambda: cancel_provider_job.apply_async(args=[generation_id], retry=False),
+            f"the provider cancel of {generation_id}",
+        )
 
     transaction.on_commit(publish)

@@ -140,9 +140,11 @@ def generation_process(
     generation = Generation.objects.select_related("provider").filter(id=generation_id).first()
     if generation is None:
         return ProcessOutcome(Step.MISSING)
+    waiting = generation.next_attempt_at is not None and generation.next_attempt_at > now
     if (
         generation.status == Status.PROCESSING
         and generation.attempt_count == attempt
+        and not waiting  # the run ended normally, scheduling the next attempt
         and interrupted_run(generation.claimed_by, delivery)
     ):
         return generation_recover(
