@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "genpipe_site.logs.RequestIdMiddleware",  # first: every later log line has the id
+    "genpipe_site.middleware.BadInputMiddleware",  # NUL in a query string or header: 400
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

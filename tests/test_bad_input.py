@@ -1,0 +1,357 @@
+"""Bad input is a 400, always: the fault campaign's hand-made bad-input cases.
+
+Each table below is one class of input the campaign found answered ``500`` or
+``503 database_unavailable`` (NUL characters, lone surrogates, non-finite numbers, odd
+digits in ids, out-of-range timezone offsets), sent to every endpoint that can receive it.
+The answer must be a ``4xx`` in the one envelope, with a stable code and the field path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from generations.models import Generation, IdempotencyRecord
+from tests.builders import create_body
+
+CREATE = "/api/v1/generations"
+VALIDATE = "/api/v1/generations/validate"
+SOCIAL = "/api/v1/generations/social-context/build"
+SIMPLE = "/api/v1/generations/simple-image-to-video"
+LIST = "/api/v1/generations"
+
+BAD_CHARACTERS = {
+    "nul": "\x00",
+    "surrogate_d800": "\ud800",
+    "surrogate_dfff": "\udfff",
+    "surrogate_d83d": "\ud83d",
+}
+
+
+def _escaped(text: str) -> str:
+    """How the API writes a key with a bad character in a field path."""
+    return "".join(
+        f"\\u{ord(ch):04x}" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text
+    )
+
+
+def _simple(**overrides: Any) -> dict[str, Any]:
+    body = {"prompt": "a lighthouse", "image_url": "https://cdn.example/1.png"}
+    body.update(overrides)
+    return body
+
+
+def _social(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"relationship_values": {"affinity": 40, "trust": 30}}
+    body.update(overrides)
+    return body
+
+
+# (endpoint, where the bad string goes) → (url, body builder, the field path reported).
+Place = tuple[str, Callable[[str], dict[str, Any]], Callable[[str], str]]
+PLACES: dict[str, Place] = {
+    "create choices value": (
+        CREATE,
+        lambda s: create_body(player_context={"choices": {"k": f"a{s}b"}}),
+        lambda s: "player_context.choices.k",
+    ),
+    "create choices key": (
+        CREATE,
+        lambda s: create_body(player_context={"choices": {f"k{s}": "v"}}),
+        lambda s: f"player_context.choices.{_escaped('k' + s)}",
+    ),
+    "create choices list item": (
+        CREATE,
+        lambda s: create_body(player_context={"choices": {"k": ["ok", s]}}),
+        lambda s: "player_context.choices.k.1",
+    ),
+    "create style block value": (
+        CREATE,
+        lambda s: create_body(config={"style": {"sandbox": {"look": s}}}),
+        lambda s: "config.style.sandbox.look",
+    ),
+    "create style block key": (
+        CREATE,
+        lambda s: create_body(config={"style": {f"sandbox{s}": {"look": "x"}}}),
+        lambda s: f"config.style.{_escaped('sandbox' + s)}",
+    ),
+    "create template_variables value": (
+        CREATE,
+        lambda s: create_body(template_variables={"hero": f"Ada{s}"}),
+        lambda s: "template_variables.hero",
+    ),
+    "create flags key": (
+        CREATE,
+        lambda s: create_body(player_context={"flags": {f"met{s}": True}}),
+        lambda s: f"player_context.flags.{_escaped('met' + s)}",
+    ),
+    "create scene summary": (
+        CREATE,
+        lambda s: create_body(from_scene={"id": "s1", "summary": s}),
+        lambda s: "from_scene.summary",
+    ),
+    "create name": (CREATE, lambda s: create_body(name=s), lambda s: "name"),
+    "create prompt": (
+        CREATE,
+        lambda s: create_body(config={"prompt": f"a {s} lighthouse"}),
+        lambda s: "config.prompt",
+    ),
+    "create unknown top-level key": (
+        CREATE,
+        lambda s: {**create_body(), f"x{s}": 1},
+        lambda s: _escaped(f"x{s}"),
+    ),
+    "validate choices value": (
+        VALIDATE,
+        lambda s: create_body(player_context={"choices": {"k": s}}),
+        lambda s: "player_context.choices.k",
+    ),
+    "validate style block value": (
+        VALIDATE,
+        lambda s: create_body(config={"style": {"sandbox": {"look": s}}}),
+        lambda s: "config.style.sandbox.look",
+    ),
+    "validate template_variables value": (
+        VALIDATE,
+        lambda s: create_body(template_variables={"hero": s}),
+        lambda s: "template_variables.hero",
+    ),
+    "social-context workspace_id": (
+        SOCIAL,
+        lambda s: _social(workspace_id=f"studio{s}"),
+        lambda s: "workspace_id",
+    ),
+    "social-context relationship key": (
+        SOCIAL,
+        lambda s: _social(relationship_values={"affinity": 40, f"t{s}": 1}),
+        lambda s: f"relationship_values.{_escaped('t' + s)}",
+    ),
+    "simple-i2v prompt": (SIMPLE, lambda s: _simple(prompt=f"a{s}"), lambda s: "prompt"),
+    "simple-i2v name": (SIMPLE, lambda s: _simple(name=s), lambda s: "name"),
+}
+
+
+def _post_raw(api: Any, url: str, text: str, **headers: str) -> Any:
+    return api.post(url, data=text.encode("utf-8"), content_type="application/json", **headers)
+
+
+def _assert_envelope(response: Any, status: int, code: str, field: str | None = None) -> None:
+    assert response.status_code == status, (response.status_code, response.content[:300])
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "fields"}
+    assert error["code"] == code, error
+    assert "Retry-After" not in response.headers
+    if field is not None:
+        assert field in error["fields"], error["fields"]
+        assert error["fields"][field][0]["code"] == code
+
+
+@pytest.mark.parametrize("char", BAD_CHARACTERS.values(), ids=BAD_CHARACTERS.keys())
+@pytest.mark.parametrize("place", PLACES.keys())
+def test_nul_and_lone_surrogates_anywhere_in_a_body_are_invalid_character(api, place, char):
+    url, build, path = PLACES[place]
+    # ensure_ascii writes NUL and lone surrogates as \u escapes, as any JSON client would.
+    response = _post_raw(api, url, json.dumps(build(char)))
+    _assert_envelope(response, 400, "invalid_character", path(char))
+    assert Generation.objects.count() == 0
+
+
+def test_a_valid_surrogate_pair_is_one_character_and_accepted(api):
+    body = create_body(player_context={"choices": {"mood": "\U0001f600"}})
+    text = json.dumps(body)
+    assert "\\ud83d\\ude00" in text
+    assert _post_raw(api, CREATE, text).status_code == 201
+
+
+NON_FINITE = ("NaN", "Infinity", "-Infinity", "1e400", "-1e400")
+NUMBER_PLACES: dict[str, tuple[str, dict[str, Any], str | None]] = {
+    "create choices value": (
+        CREATE,
+        create_body(player_context={"choices": {"k": "@N"}}),
+        "player_context.choices.k",
+    ),
+    "create choices list item": (
+        CREATE,
+        create_body(player_context={"choices": {"k": [1, "@N"]}}),
+        "player_context.choices.k.1",
+    ),
+    "create style block": (
+        CREATE,
+        create_body(config={"style": {"sandbox": {"cfg": "@N"}}}),
+        "config.style.sandbox.cfg",
+    ),
+    "create template_variables": (
+        CREATE,
+        create_body(template_variables={"n": "@N"}),
+        "template_variables.n",
+    ),
+    "create stats": (
+        CREATE,
+        create_body(player_context={"stats": {"hp": "@N"}}),
+        "player_context.stats.hp",
+    ),
+    "create duration": (CREATE, create_body(config={"duration": {"target": "@N"}}), None),
+    "validate choices value": (
+        VALIDATE,
+        create_body(player_context={"choices": {"k": "@N"}}),
+        "player_context.choices.k",
+    ),
+    "validate style block": (
+        VALIDATE,
+        create_body(config={"style": {"sandbox": {"cfg": "@N"}}}),
+        "config.style.sandbox.cfg",
+    ),
+    "social-context affinity": (
+        SOCIAL,
+        _social(relationship_values={"affinity": "@N"}),
+        "relationship_values.affinity",
+    ),
+    "simple-i2v priority": (SIMPLE, _simple(priority="@N"), "priority"),
+}
+
+
+@pytest.mark.parametrize("token", NON_FINITE)
+@pytest.mark.parametrize("place", NUMBER_PLACES.keys())
+def test_non_finite_numbers_anywhere_in_a_body_are_non_finite_number(api, place, token):
+    url, body, path = NUMBER_PLACES[place]
+    text = json.dumps(body).replace('"@N"', token)
+    response = _post_raw(api, url, text)
+    _assert_envelope(response, 400, "non_finite_number", path)
+    assert Generation.objects.count() == 0
+
+
+# Digits for which str.isdigit() is true: never a workspace id, so a slug nobody has.
+QUERY_CASES = {
+    "cursor": f"{LIST}?cursor=%00",
+    "created_after": f"{LIST}?created_after=2020-01-01T00:00:00%00Z",
+    "provider": f"{LIST}?provider=a%00b",
+    "status": f"{LIST}?status=%00",
+    "operation_type": f"{LIST}?operation_type=dia%00logue",
+    "unknown parameter": f"{LIST}?foo=%00",
+    "parameter name": f"{LIST}?fo%00o=1",
+    "limit": f"{LIST}?limit=%00",
+}
+
+
+@pytest.mark.parametrize("url", QUERY_CASES.values(), ids=QUERY_CASES.keys())
+def test_nul_in_a_query_string_is_invalid_character(api, url):
+    _assert_envelope(api.get(url), 400, "invalid_character")
+
+
+def test_nul_in_a_staff_query_string_is_invalid_character(staff_api, workspace):
+    response = staff_api.delete(
+        f"/api/v1/generations/cache/slots?workspace={workspace.id}&key=generation:a%00b"
+    )
+    _assert_envelope(response, 400, "invalid_character", "key")
+
+
+def test_surrogates_in_a_query_string_cannot_reach_the_database(api):
+    # Undecodable percent-escapes (an encoded surrogate) become U+FFFD, a valid character.
+    response = api.get(f"{LIST}?provider=%ED%A0%80")
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_an_overlong_idempotency_key_is_400_invalid_idempotency_key(api):
+    response = api.post(
+        CREATE, create_body(), format="json", headers={"Idempotency-Key": "k" * 10_000}
+    )
+    _assert_envelope(response, 400, "invalid_idempotency_key", "Idempotency-Key")
+    assert Generation.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [
+        ("abc\n", "invalid_idempotency_key"),
+        ("a b", "invalid_idempotency_key"),
+        ("é", "invalid_idempotency_key"),
+        ("", "invalid_idempotency_key"),
+        ("a\x00b", "invalid_character"),
+    ],
+)
+def test_an_idempotency_key_with_other_characters_is_400(api, key, code):
+    response = api.post(CREATE, create_body(), format="json", headers={"Idempotency-Key": key})
+    _assert_envelope(response, 400, code, "Idempotency-Key")
+    assert IdempotencyRecord.objects.count() == 0
+
+
+def test_an_overlong_request_id_is_replaced_by_our_own(api):
+    response = api.get(LIST, headers={"X-Request-ID": "r" * 10_000})
+    assert response.status_code == 200
+    assert response["X-Request-ID"] != "r" * 10_000
+    assert 0 < len(response["X-Request-ID"]) <= 64
+
+
+def test_a_nul_in_a_header_is_invalid_character_not_a_database_error(db, client):
+    response = client.get(LIST, HTTP_AUTHORIZATION="Token abc\x00def")
+    _assert_envelope(response, 400, "invalid_character", "Authorization")
+
+
+def test_a_nul_in_an_admin_query_string_is_a_plain_400(admin_client):
+    response = admin_client.get("/admin/generations/generation/?q=a%00b")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize(
+    ("pasted", "code"),
+    [
+        ('{"config": {"style": {"sandbox": {"x": "\\ud800"}}}}', "invalid_character"),
+        ('{"player_context": {"choices": {"k": NaN}}, "config": {}}', "non_finite_number"),
+    ],
+)
+def test_the_dev_panel_validator_refuses_what_the_api_refuses(
+    admin_client, workspace, sandbox, pasted, code
+):
+    from django.urls import reverse
+
+    url = reverse("admin:genpipe_validation")
+    response = admin_client.post(url, {"workspace": workspace.id, "body": pasted})
+    assert response.status_code == 200
+    errors = response.context["form"].errors.as_data()["body"]
+    assert [e.code for e in errors] == [code]
+
+
+_odd_text = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(["\x00", "\ud800", "a\udfffb", "\ud83d", "\U0001f600", "\u202e"]),
+)
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | _odd_text,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(_odd_text, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@pytest.mark.parametrize("url", [CREATE, VALIDATE])
+def test_any_json_in_the_free_form_maps_is_never_a_server_error(api, url):
+    @settings(max_examples=25, derandomize=True, deadline=None, database=None)
+    @given(
+        choices=st.dictionaries(_odd_text, _json_values, max_size=4),
+        style=st.dictionaries(_odd_text, _json_values, max_size=4),
+        variable=_json_values,
+    )
+    def check(choices: dict[str, Any], style: dict[str, Any], variable: Any) -> None:
+        body = create_body(
+            config={"strategy": "always", "style": {"sandbox": style}},
+            player_context={"choices": choices},
+            template_variables={"v": variable},
+        )
+        response = _post_raw(api, url, json.dumps(body))
+        assert response.status_code < 500, response.content[:300]
+        if response.status_code >= 400:
+            assert set(response.json()["error"]) == {"code", "message", "fields"}
+
+    check()
