@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
@@ -226,6 +227,51 @@ def test_non_finite_numbers_anywhere_in_a_body_are_non_finite_number(api, place,
 
 
 # Digits for which str.isdigit() is true: never a workspace id, so a slug nobody has.
+ODD_DIGITS = {
+    "superscript_two": "²",
+    "superscript_one_two": "¹²",
+    "circled_one": "①",
+    "fullwidth_one": "\uff11",
+    "arabic_indic_one": "\u0661",
+}
+WORKSPACE_PLACES = {
+    "create": (CREATE, lambda ws: create_body(workspace_id=ws)),
+    "validate": (VALIDATE, lambda ws: create_body(workspace_id=ws)),
+    "social-context": (SOCIAL, lambda ws: _social(workspace_id=ws)),
+    "simple-i2v": (SIMPLE, lambda ws: _simple(workspace_id=ws)),
+}
+
+
+@pytest.mark.parametrize("digits", ODD_DIGITS.values(), ids=ODD_DIGITS.keys())
+@pytest.mark.parametrize("place", WORKSPACE_PLACES.keys())
+def test_unicode_digits_in_workspace_id_are_an_unknown_workspace(api, place, digits):
+    url, build = WORKSPACE_PLACES[place]
+    response = api.post(url, build(digits), format="json")
+    _assert_envelope(response, 404, "workspace_not_found")
+
+
+def test_a_workspace_id_in_fullwidth_digits_does_not_name_the_workspace(api, workspace):
+    fullwidth = "".join(chr(ord(d) - ord("0") + ord("\uff10")) for d in str(workspace.id))
+    response = api.post(CREATE, create_body(workspace_id=fullwidth), format="json")
+    _assert_envelope(response, 404, "workspace_not_found")
+    assert (
+        api.post(CREATE, create_body(workspace_id=str(workspace.id)), format="json").status_code
+        == 201
+    )
+
+
+@pytest.mark.parametrize("digits", ["²", "①", "\uff11", "1e400", "NaN", "99999999999999999999"])
+def test_odd_workspace_filters_on_the_list_are_400_or_empty(api, digits):
+    response = api.get(f"{LIST}?workspace={quote(digits, safe='%')}")
+    assert response.status_code in (200, 400), response.content[:300]
+    if response.status_code == 200:
+        assert response.json()["results"] == []
+    else:
+        assert response.json()["error"]["code"]
+
+
+# RFC 3339 allows offsets up to ±23:59, PostgreSQL up to ±15:59: the filters convert to UTC
+# first (as scheduled_at does), so every valid offset works; what cannot be an instant is a 400.
 QUERY_CASES = {
     "cursor": f"{LIST}?cursor=%00",
     "created_after": f"{LIST}?created_after=2020-01-01T00:00:00%00Z",
