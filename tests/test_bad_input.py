@@ -8,10 +8,12 @@ The answer must be a ``4xx`` in the one envelope, with a stable code and the fie
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from hypothesis import given, settings
@@ -272,6 +274,110 @@ def test_odd_workspace_filters_on_the_list_are_400_or_empty(api, digits):
 
 # RFC 3339 allows offsets up to ±23:59, PostgreSQL up to ±15:59: the filters convert to UTC
 # first (as scheduled_at does), so every valid offset works; what cannot be an instant is a 400.
+BAD_DATETIMES = {
+    "year 0": ("0000-01-01T00:00:00Z", "invalid"),
+    "year 10000": ("10000-01-01T00:00:00Z", "invalid"),
+    "month 13": ("2020-13-01T00:00:00Z", "invalid"),
+    "offset 24:00": ("2020-01-01T00:00:00+24:00", "invalid"),
+    "UTC before year 1": ("0001-01-01T00:00:00+01:00", "overflow"),
+    "UTC after year 9999": ("9999-12-31T23:59:59-12:00", "overflow"),
+    "nul": ("2020-01-01T00:00:00\x00Z", "invalid_character"),
+}
+
+
+@pytest.mark.parametrize(("value", "code"), BAD_DATETIMES.values(), ids=BAD_DATETIMES.keys())
+@pytest.mark.parametrize("name", ["created_after", "created_before"])
+def test_datetimes_that_are_no_instant_are_400_in_list_filters(api, name, value, code):
+    response = api.get(f"{LIST}?{urlencode({name: value})}")
+    top = "validation_error" if code == "invalid" else code
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["error"]
+    assert error["code"] == top
+    assert error["fields"][name][0]["code"] == code
+
+
+def _written_in(instant: datetime, offset: str) -> str:
+    """``instant`` written with ``offset`` (``+16:00`` or ``+1600``)."""
+    sign = 1 if offset[0] == "+" else -1
+    shift = timedelta(hours=int(offset[1:3]), minutes=int(offset[-2:])) * sign
+    return instant.astimezone(timezone(shift)).isoformat()[: -len("+00:00")] + offset
+
+
+@pytest.mark.parametrize("offset", ["+16:00", "-16:00", "+23:59", "+1600", "+15:59", "-15:59"])
+def test_offsets_beyond_postgresql_range_filter_like_their_utc_instant(api, offset):
+    created = api.post(CREATE, create_body(), format="json").json()["created_at"]
+    later = datetime.fromisoformat(created.replace("Z", "+00:00")) + timedelta(seconds=1)
+    bound = _written_in(later, offset)
+    included = api.get(f"{LIST}?{urlencode({'created_before': bound})}")
+    excluded = api.get(f"{LIST}?{urlencode({'created_after': bound})}")
+    assert included.status_code == excluded.status_code == 200, included.content[:300]
+    assert [g["created_at"] for g in included.json()["results"]] == [created]
+    assert excluded.json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("2020-01-01T00:00:00+16:00", 201),
+        ("2020-01-01T00:00:00+23:59", 201),
+        ("0000-01-01T00:00:00Z", 400),
+        ("10000-01-01T00:00:00Z", 400),
+        ("0001-01-01T00:00:00+01:00", 400),
+        ("9999-12-31T23:59:59-12:00", 400),
+    ],
+)
+def test_scheduled_at_takes_any_offset_and_refuses_what_is_no_instant(api, value, status):
+    response = api.post(CREATE, create_body(scheduled_at=value), format="json")
+    assert response.status_code == status, response.content[:300]
+    if status == 400:
+        assert "scheduled_at" in response.json()["error"]["fields"]
+
+
+def _cursor(position: str) -> str:
+    return base64.b64encode(f"p={quote(position)}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "x" * 5000,
+        "!!!",
+        _cursor("not a date"),
+        _cursor("2020-01-01T00:00:00\x00"),
+        _cursor("10000-01-01T00:00:00Z"),
+    ],
+    ids=["long", "not_base64", "not_a_date", "nul_inside", "year_10000"],
+)
+def test_bad_cursors_are_400_invalid_cursor(api, cursor):
+    response = api.get(f"{LIST}?{urlencode({'cursor': cursor}, safe='%')}")
+    _assert_envelope(response, 400, "invalid_cursor", "cursor")
+
+
+def test_a_cursor_position_with_any_offset_is_a_page(api):
+    api.post(CREATE, create_body(), format="json")
+    response = api.get(f"{LIST}?cursor={_cursor('2999-01-01T00:00:00+16:00')}")
+    assert response.status_code == 200, response.content[:300]
+    assert len(response.json()["results"]) == 1
+
+
+def test_a_cursor_with_a_huge_offset_is_a_page_not_an_error(api):
+    cursor = base64.b64encode(b"o=99999999999999999999999").decode()
+    response = api.get(f"{LIST}?{urlencode({'cursor': cursor})}")
+    assert response.status_code == 200, response.content[:300]
+
+
+def test_a_real_cursor_still_pages(api):
+    for index in range(3):
+        api.post(
+            CREATE, create_body(config={"strategy": "always", "prompt": f"p{index}"}), format="json"
+        )
+    first = api.get(f"{LIST}?limit=2").json()
+    assert len(first["results"]) == 2 and first["next"]
+    second = api.get(first["next"])
+    assert second.status_code == 200
+    assert len(second.json()["results"]) == 1
+
+
 QUERY_CASES = {
     "cursor": f"{LIST}?cursor=%00",
     "created_after": f"{LIST}?created_after=2020-01-01T00:00:00%00Z",
