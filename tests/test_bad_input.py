@@ -507,3 +507,19 @@ def test_any_json_in_the_free_form_maps_is_never_a_server_error(api, url):
             assert set(response.json()["error"]) == {"code", "message", "fields"}
 
     check()
+
+
+@pytest.mark.postgres
+def test_a_value_the_database_refuses_is_400_invalid_value_not_503(db, caplog):
+    from django.db import DataError, transaction
+
+    from genpipe_site.errors import api_exception_handler
+
+    with pytest.raises(DataError) as refused, transaction.atomic():
+        Generation.objects.filter(name="a\x00b").exists()
+    response = api_exception_handler(refused.value, {})
+    assert response is not None
+    assert response.status_code == 400
+    assert response.data["error"]["code"] == "invalid_value"
+    assert "Retry-After" not in response
+    assert any(r.levelname == "ERROR" for r in caplog.records)
