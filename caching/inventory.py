@@ -54,7 +54,7 @@ def slot_parse(storage_key: str) -> StoredSlot | None:
     if not storage_key.startswith(SLOT_PREFIX):
         return None
     workspace, _, key = storage_key[len(SLOT_PREFIX) :].partition(":")
-    if not workspace.isdigit() or not key.startswith(_KEY_PREFIX):
+    if not (workspace.isascii() and workspace.isdigit()) or not key.startswith(_KEY_PREFIX):
         return None
     segments = key[len(_KEY_PREFIX) :].split("|")
     if len(segments) < 6:

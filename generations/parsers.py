@@ -1,4 +1,5 @@
-"""JSON parser that refuses bodies nested deeper than the API ever needs."""
+"""JSON parser that refuses bodies nested deeper than the API ever needs, and values no
+endpoint accepts (NUL, lone surrogates, non-finite numbers: see ``genpipe_site.inputs``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+
+from genpipe_site.inputs import json_value_check
 
 MAX_DEPTH = 12
 
@@ -27,7 +30,8 @@ def _depth(value: Any, limit: int) -> int:
 
 
 class BoundedJSONParser(JSONParser):
-    """UTF-8 JSON only, depth-capped; recursion bombs become a 400, not a 500."""
+    """UTF-8 JSON only, depth-capped; recursion bombs become a 400, not a 500, and so do
+    NUL characters, lone surrogates and NaN/Infinity anywhere in the document."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         try:
@@ -39,4 +43,7 @@ class BoundedJSONParser(JSONParser):
             raise ParseError(f"Malformed JSON body: {exc}") from exc
         if _depth(data, MAX_DEPTH) > MAX_DEPTH:
             raise ParseError(f"JSON body is nested deeper than {MAX_DEPTH} levels.")
+        bad = json_value_check(data)
+        if bad is not None:
+            raise bad.as_error()
         return data

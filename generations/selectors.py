@@ -16,6 +16,11 @@ from .models import Generation, Workspace
 User = AbstractBaseUser | AnonymousUser
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is a non-negative integer written in ASCII digits only."""
+    return text.isascii() and text.isdigit()
+
+
 def workspace_list(*, user: User) -> QuerySet[Workspace]:
     if not user.is_authenticated:
         return Workspace.objects.none()
@@ -26,12 +31,14 @@ def workspace_list(*, user: User) -> QuerySet[Workspace]:
 def workspace_resolve(*, user: User, workspace_id: str | int | None) -> Workspace:
     """The workspace a request acts in: the named one, or the user's only one.
 
-    A workspace the user is not a member of is reported as not found (404).
+    A workspace the user is not a member of is reported as not found (404). Only ASCII
+    digits make an id (``"²"`` and full-width digits pass ``str.isdigit()``); anything
+    else is a slug.
     """
     workspaces = workspace_list(user=user)
     if workspace_id not in (None, ""):
         text = str(workspace_id)
-        lookup = {"id": int(text)} if text.isdigit() else {"slug": text}
+        lookup = {"id": int(text)} if ascii_digits(text) else {"slug": text}
         workspace = workspaces.filter(**lookup).first()
         if workspace is None:
             raise WorkspaceNotFound()

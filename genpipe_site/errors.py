@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -125,6 +125,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # RequestDataTooBig and friends: the client sent something we will not read.
         return Response(
             envelope("request_rejected", str(exc) or "Request rejected."),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DataError):
+        # PostgreSQL refused a value (SQLSTATE class 22: out of range, invalid format, NUL…).
+        # That is the request's fault, never an outage: retrying cannot help, so no 503 and
+        # no Retry-After. Validation should have caught it first, so it is logged as an
+        # error with its traceback, to be fixed where the value comes in.
+        logger.exception("the database refused a value of the request")
+        return Response(
+            envelope("invalid_value", "A value in the request cannot be stored."),
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, DatabaseError) and not isinstance(exc, drf_exceptions.APIException):

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "genpipe_site.logs.RequestIdMiddleware",  # first: every later log line has the id
+    "genpipe_site.middleware.BadInputMiddleware",  # NUL in a query string or header: 400
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, dev panel, API docs) straight from the web process, before the
     # session and auth work a static request does not need.

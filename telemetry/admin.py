@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from generations.models import OperationType, Workspace
+from genpipe_site.inputs import json_value_check
 
 from .charts import grouped_bars, stacked_columns
 from .selectors import operation_report, provider_report_all, telemetry_series
@@ -95,6 +96,9 @@ class ValidateForm(forms.Form):
             raise forms.ValidationError(f"Not JSON: {exc}") from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("A JSON object.")
+        bad = json_value_check(value)
+        if bad is not None:
+            raise forms.ValidationError(f"{bad.field}: {bad.message}", code=bad.code)
         return value
 
 

@@ -109,7 +109,12 @@ class ProviderClient:
 
     def _read(self, response: requests.Response) -> bytes:
         declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+        if (
+            declared
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > self.max_bytes
+        ):
             raise ProviderPermanentError(
                 "provider_response_too_large", f"Response of {declared} bytes refused."
             )

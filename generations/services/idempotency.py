@@ -28,7 +28,7 @@ from .creation import CreateOutcome
 KEY_TTL = timedelta(hours=24)
 # A record in flight for longer than this belongs to a request that died: take it over.
 IN_FLIGHT_TTL = timedelta(seconds=60)
-_KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY_FORMAT = re.compile(r"[\x21-\x7e]{1,255}")
 PURGE_BATCH = 1000
 PURGE_MAX_BATCHES = 50
 
@@ -81,7 +81,7 @@ def generation_create_idempotent(
     now: datetime | None = None,
 ) -> CreateOutcome:
     """Run ``create`` at most once per (workspace, key) within 24 hours."""
-    if not _KEY_FORMAT.match(key):
+    if not _KEY_FORMAT.fullmatch(key):
         raise ValidationFailed.single(
             "invalid_idempotency_key",
             "Idempotency-Key",

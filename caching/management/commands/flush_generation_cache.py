@@ -111,7 +111,7 @@ class Command(BaseCommand):
 
 def _workspace(value: str) -> Workspace:
     """A workspace by id (all digits) or slug, as the API resolves ``workspace_id``."""
-    lookup = {"id": int(value)} if value.isdigit() else {"slug": value}
+    lookup = {"id": int(value)} if value.isascii() and value.isdigit() else {"slug": value}
     workspace = Workspace.objects.filter(**lookup).first()
     if workspace is None:
         raise CommandError(f"No workspace {value!r} (give its slug or numeric id).")

@@ -1,0 +1,18 @@
+"""gunicorn settings of the production web process, in one place:
+
+    gunicorn -c genpipe_site/gunicorn_conf.py genpipe_site.wsgi
+
+Flags on the command line override them (``--bind``, ``--workers`` …).
+"""
+
+worker_class = "gthread"
+workers = 2
+threads = 4
+timeout = 30
+
+# Requests up to these sizes reach Django, which answers bad ones in the JSON envelope: an
+# over-long Idempotency-Key is a 400, an over-long X-Request-ID is replaced by our own, a
+# bad cursor or query value is a 400. Beyond them gunicorn answers with its own HTML 414 or
+# 431 page. 8190 is the largest request line gunicorn accepts (its default is 4094).
+limit_request_line = 8190
+limit_request_field_size = 16384
