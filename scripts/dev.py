@@ -2,7 +2,8 @@
 """genpipe developer commands. Standard library only; needs Python 3.11+ and nothing else.
 
     python3 scripts/dev.py run [--port 8000]    the service with demo data, worker included
-    python3 scripts/dev.py test [pytest args]   the test suite (-n auto unless -n is given)
+    python3 scripts/dev.py test [pytest args]   the test suite (-n auto unless -n is given),
+                                                then the fault tests serially (tests/chaos)
     python3 scripts/dev.py check                ruff, ruff format --check, mypy, migrations
 
 Every command first makes sure the virtualenv exists (``GENPIPE_VENV``, default ``.venv``,
@@ -409,7 +410,37 @@ def ci_problems(env: dict[str, str]) -> list[str]:
     return problems
 
 
+CHAOS_TESTS = "tests/chaos"
+XDIST_VALUED = ("-n", "--numprocesses", "--dist", "--maxprocesses")
+
+
+def selects_tests(args: list[str]) -> bool:
+    """Whether pytest arguments name what to run (a path or ``-m``): then it runs as given."""
+    for arg in args:
+        if arg == "-m" or (arg.startswith("-m") and not arg.startswith("--")):
+            return True
+        if not arg.startswith("-") and (ROOT / arg.split("::")[0]).exists():
+            return True
+    return False
+
+
+def without_xdist(args: list[str]) -> list[str]:
+    """The arguments minus xdist's options (``-n 4``, ``-n4``, ``--dist=load``, ...)."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in XDIST_VALUED:
+            skip = True
+        elif not arg.startswith(XDIST_VALUED):
+            out.append(arg)
+    return out
+
+
 def cmd_test(pytest_args: list[str]) -> int:
+    """pytest under xdist; then, unless the arguments pick tests, the fault tests (marker
+    ``chaos``) serially: each run starts its own private stack and must not share the
+    machine's two cores with a parallel suite."""
     python = bootstrap()
     env = dict(os.environ)
     detected = set()
@@ -430,11 +461,14 @@ def cmd_test(pytest_args: list[str]) -> int:
             return 2
 
     args = list(pytest_args)
+    picked = selects_tests(args)
     parallel = not any(
         a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args
-    )
+    ) and not any(CHAOS_TESTS in a for a in args)  # one private stack per session
     if parallel:
         args = ["-n", "auto", *args]
+    if not picked:
+        args = [*args, "-m", "not chaos"]
     database, cache, _ = backends(env)
     marks = {
         "DATABASE_URL": " (detected)" if "DATABASE_URL" in detected else "",
@@ -446,7 +480,15 @@ def cmd_test(pytest_args: list[str]) -> int:
         f"cache {cache}{marks['REDIS_URL']}; broker {redact(broker)} (tasks run eagerly "
         f"except worker tests); {'xdist -n auto' if parallel else 'xdist as given'}"
     )
-    return call([str(python), "-m", "pytest", *args], env=env)
+    code = call([str(python), "-m", "pytest", *args], env=env)
+    if picked:
+        return code
+    say(f"fault tests ({CHAOS_TESTS}, serial, on a private PostgreSQL, Redis, web and worker)")
+    chaos = [str(python), "-m", "pytest", "-p", "no:xdist", *without_xdist(pytest_args)]
+    chaos_code = call([*chaos, "-m", "chaos", CHAOS_TESTS], env=env)
+    if chaos_code == 5:  # -k or the like left no fault test to run
+        chaos_code = 0
+    return code or chaos_code
 
 
 # --- check --------------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""PostgreSQL stopped under load: 503 in the envelope, then recovery without restarts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .faults import postgres_start, postgres_stop
+from .ledger import record_summary
+from .load import Api, Load
+
+pytestmark = pytest.mark.chaos
+
+
+def test_postgres_stopped_under_load_answers_503_then_recovers(chaos):
+    provider = chaos.provider(settings={"latency_ms": 300, "failure_rate": 0.0})
+    web_pid, worker_pid = chaos.stack.web.pid, chaos.stack.worker.pid
+
+    def traffic(api: Api, index: int) -> None:
+        if index == 0:
+            api.request("GET", "/api/v1/generations?limit=5")
+        else:
+            api.create(provider)
+
+    with Load(chaos.api, traffic, threads=3, seconds=14, pause_s=0.1):
+        time.sleep(3)
+        postgres_stop(chaos.stack)
+        stopped = time.monotonic()
+        time.sleep(5)
+        postgres_start(chaos.stack)
+        started = time.monotonic()
+
+    records = chaos.api.records
+    during = [r for r in records if stopped + 0.5 < r.at < started - 0.5]
+    assert during, "requests were sent during the outage"
+    unavailable = [
+        r for r in during if r.status == 503 and r.body["error"]["code"] == "database_unavailable"
+    ]
+    assert len(unavailable) == len(during), record_summary(during)
+    assert all(r.retry_after for r in unavailable), "503 carries Retry-After"
+    after = [r for r in records if r.at > started + 2]
+    assert after and all(200 <= r.status < 300 for r in after), record_summary(after)
+    assert (chaos.stack.web.pid, chaos.stack.worker.pid) == (web_pid, worker_pid)
+    assert chaos.stack.web.alive() and chaos.stack.worker.alive(), "no restart needed"
+
+    fresh = chaos.api.create(provider)
+    assert fresh.status == 201
+    time.sleep(3.1)  # the tasks that failed on the outage are older than the sweep ages now
+    chaos.emit(chaos.stack.sweep("--pending-after", "3", "--processing-after", "3"))
+    result = chaos.check(terminal_within_s=30)
+    assert {r["status"] for r in result.rows.values()} == {"completed"}
