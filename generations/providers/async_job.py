@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import JobStatus, ProviderConfig, ProviderRequest, ProviderResult, ProviderTransientError
-from .client import ProviderClient
+from .client import MAX_ERROR_CHARS, ProviderClient
 
 RUNNING = frozenset({"starting", "processing", "queued", "running"})
 
@@ -92,7 +92,9 @@ class AsyncJobAdapter:
         return JobStatus(
             "failed",
             error_code="provider_job_failed",
-            error_message=str(data.get("error") or f"Job ended {state!r}.")[:500],
+            error_message=client.redact(str(data.get("error") or f"Job ended {state!r}."))[
+                :MAX_ERROR_CHARS
+            ],
         )
 
     def cancel(self, job_id: str) -> None:

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from genpipe_site.redaction import redact
 
 
 class ProviderError(Exception):
     """A provider call failed. ``code`` is stable; ``transient`` says whether to retry.
 
     ``retry_after`` carries the provider's ``Retry-After`` (seconds) when it sent one.
+    The message is stored and shown to workspace members, so it is redacted here
+    (``genpipe_site.redaction.redact``, plus the ``secrets`` passed in, e.g. the provider's
+    credential): no adapter can forget to.
     """
 
     transient = False
     retry_after: float | None = None
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, secrets: Iterable[str] = ()) -> None:
+        message = redact(message, secrets=secrets)
         super().__init__(message)
         self.code = code
         self.message = message
