@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from genpipe_site.redaction import redact
 from telemetry.recording import telemetry_record_attempt
 
 from ..errors import InvalidTransition
@@ -277,7 +278,7 @@ def _finish_attempt(
     row.outcome = outcome
     row.finished_at = finished
     if error is not None:
-        row.error_code, row.error_message = error.code, error.message[:2000]
+        row.error_code, row.error_message = error.code, redact(error.message)[:2000]
     elapsed = (
         (time.perf_counter() - clock)
         if clock is not None
@@ -351,7 +352,7 @@ def _after_failure(
             to_status=Status.FAILED,
             actor="worker",
             reason=f"provider error {error.code}",
-            fields={"error_code": error.code, "error_message": error.message[:2000]},
+            fields={"error_code": error.code, "error_message": redact(error.message)[:2000]},
         )
     except InvalidTransition:
         return ProcessOutcome("discarded")
