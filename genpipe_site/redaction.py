@@ -123,12 +123,24 @@ def _forms(value: str) -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
-def _exact_values(secrets: Iterable[str]) -> list[str]:
-    values = {s for s in secrets if s and len(s) >= MIN_EXPLICIT_SECRET_CHARS}
-    values.update(env_secret_values())
-    values.update(_registered)
-    forms = {form for value in values for form in _forms(value)}
-    return sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
+@functools.lru_cache(maxsize=16)
+def _implicit_forms(env: tuple[str, ...], registered: tuple[str, ...]) -> tuple[str, ...]:
+    """Every form of the env and registered secrets, longest first (no partial leftovers)."""
+    forms = {form for value in (*env, *registered) for form in _forms(value)}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _exact_values(secrets: Iterable[str]) -> tuple[str, ...]:
+    implicit = _implicit_forms(env_secret_values(), _registered)
+    explicit = {
+        form
+        for secret in secrets
+        if len(secret) >= MIN_EXPLICIT_SECRET_CHARS
+        for form in _forms(secret)
+    }
+    if not explicit:
+        return implicit
+    return tuple(sorted(explicit.union(implicit), key=len, reverse=True))
 
 
 def redact(text: str, *, secrets: Iterable[str] = ()) -> str:
