@@ -71,7 +71,11 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # A "key" query parameter (Google-style APIs): "…/models?key=AIza…&alt=json".
     (re.compile(r"([?&;]key=)[^\s&#\"',;}]+", re.IGNORECASE), rf"\1{MASK}"),
     # A password in a URL.
-    (re.compile(r"\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@", re.IGNORECASE), rf"\1{MASK}@"),
+    # (The scheme is bounded: unbounded, a long hyphenated word made this quadratic.)
+    (
+        re.compile(r"\b([a-z][a-z0-9+.-]{0,31}://[^\s:/@]+:)[^\s@/]+@", re.IGNORECASE),
+        rf"\1{MASK}@",
+    ),
     # Well-known key prefixes (OpenAI/Anthropic, Replicate, Hugging Face, Groq, xAI, Google).
     (re.compile(r"\b(sk-|r8_|hf_|gsk_|xai-|AIza)[A-Za-z0-9_-]{16,}"), rf"\1{MASK}"),
     # A JSON web token.
@@ -143,13 +147,29 @@ def _exact_values(secrets: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(explicit.union(implicit), key=len, reverse=True))
 
 
-def redact(text: str, *, secrets: Iterable[str] = ()) -> str:
-    """``text`` with credentials replaced by ``***`` (see the module docstring)."""
+def _window(text: str, size: int) -> str:
+    """At most ``size`` characters of ``text``, cut after the last whitespace so no token
+    (a key never holds whitespace) is cut in half and slips past the exact match."""
+    if len(text) <= size:
+        return text
+    head = text[:size]
+    cut = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
+    return head[:cut] if cut > 0 else ""
+
+
+def redact(text: str, *, secrets: Iterable[str] = (), limit: int | None = None) -> str:
+    """``text`` with credentials replaced by ``***`` (see the module docstring).
+
+    With ``limit``, the result is at most ``limit`` characters, cut after redaction (so no
+    half key survives a cut), and only a bounded head of a huge text is scanned.
+    """
     if not text:
         return text
+    if limit is not None:
+        text = _window(text, max(4 * limit, 4096))
     for secret in _exact_values(secrets):
         if secret in text:
             text = text.replace(secret, MASK)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    return text
+    return text if limit is None else text[:limit]

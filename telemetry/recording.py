@@ -149,7 +149,7 @@ def telemetry_record_attempt(
     ]
     if not succeeded:
         # Redacted again (cheap): Redis and the staff telemetry API never see a credential.
-        message = redact(error_message)[:500]
+        message = redact(error_message, limit=500)
         args += [code, message, at.isoformat(), at.timestamp(), keys.ERROR_TTL_S]
     return _send("attempt", ATTEMPT_LUA, event_keys, args)
 

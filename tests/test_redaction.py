@@ -108,3 +108,18 @@ def test_secret_looking_environment_variables_are_masked(monkeypatch):
 def test_redacting_twice_changes_nothing_more():
     for text, expected in MASKED:
         assert redact(expected) == expected, text
+
+
+def test_a_limit_cuts_after_masking_and_bounds_the_work():
+    key = "limit-secret-value-5e6f7a8b"
+    text = "y" * 490 + " " + key
+    assert redact(text, secrets=[key], limit=500) == "y" * 490 + " ***"
+    assert redact("short", limit=500) == "short"
+    # A huge text: only a head is scanned, cut at whitespace so the key straddling the
+    # scan window is dropped whole, never left half-visible.
+    window = 4096
+    huge = "z " * ((window - 10) // 2) + key + " tail" * 100_000
+    cleaned = redact(huge, secrets=[key], limit=window)
+    assert key[:6] not in cleaned
+    assert len(cleaned) <= window
+    assert redact("q" * 50_000, limit=500) == ""  # one unbroken 50k token: nothing kept

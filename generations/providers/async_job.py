@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import JobStatus, ProviderConfig, ProviderRequest, ProviderResult, ProviderTransientError
-from .client import MAX_ERROR_CHARS, ProviderClient
+from .client import ProviderClient
 
 RUNNING = frozenset({"starting", "processing", "queued", "running"})
 
@@ -92,9 +92,7 @@ class AsyncJobAdapter:
         return JobStatus(
             "failed",
             error_code="provider_job_failed",
-            error_message=client.redact(str(data.get("error") or f"Job ended {state!r}."))[
-                :MAX_ERROR_CHARS
-            ],
+            error_message=client.redact(str(data.get("error") or f"Job ended {state!r}.")),
         )
 
     def cancel(self, job_id: str) -> None:

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from genpipe_site.redaction import redact
 
+MAX_MESSAGE_CHARS = 2000  # what a generation and an attempt row keep of a message
+
 
 class ProviderError(Exception):
     """A provider call failed. ``code`` is stable; ``transient`` says whether to retry.
@@ -22,7 +24,7 @@ class ProviderError(Exception):
     retry_after: float | None = None
 
     def __init__(self, code: str, message: str, *, secrets: Iterable[str] = ()) -> None:
-        message = redact(message, secrets=secrets)
+        message = redact(message, secrets=secrets, limit=MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.code = code
         self.message = message

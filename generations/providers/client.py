@@ -80,8 +80,9 @@ class ProviderClient:
 
     def redact(self, text: str) -> str:
         """Provider-supplied ``text`` fit to store and show: this provider's credential and
-        anything key-shaped masked (``genpipe_site.redaction.redact``)."""
-        return redact(text, secrets=(self._credential(),))
+        anything key-shaped masked (``genpipe_site.redaction.redact``), then cut to
+        ``MAX_ERROR_CHARS``."""
+        return redact(text, secrets=(self._credential(),), limit=MAX_ERROR_CHARS)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": "genpipe/1"}
@@ -156,7 +157,7 @@ class ProviderClient:
         if 200 <= status < 300:
             return ProviderResponse(status, data)
         raw, code = _error_text(data)
-        message = self.redact(raw)[:MAX_ERROR_CHARS]
+        message = self.redact(raw)
         detail = f"HTTP {status}" + (f": {message}" if message else "")
         if 300 <= status < 400:
             raise ProviderPermanentError("provider_redirect", f"{detail} (redirects refused)")
@@ -170,7 +171,7 @@ class ProviderClient:
             raise error
         if status in (401, 403):
             raise ProviderPermanentError("provider_auth_failed", detail)
-        if any(word in (code + raw).lower() for word in _CONTENT_REJECTED):
+        if any(word in (code + raw[:MAX_ERROR_CHARS]).lower() for word in _CONTENT_REJECTED):
             raise ProviderPermanentError("provider_content_rejected", detail)
         if status in (400, 422):
             raise ProviderPermanentError("provider_invalid_request", detail)
