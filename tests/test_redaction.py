@@ -35,7 +35,7 @@ MASKED = [
         "GET https://example.com/v1/models?key=***&alt=json",
     ),
     ("GET /v1/x?api_key=s3cr3t-v4lue&n=1", "GET /v1/x?api_key=***&n=1"),
-    (f"rejected {SK_KEY} for org-1", "rejected sk-*** for org-1"),
+    ("rejected sk-proj-abcdefghijklmnopqrstuvwx for org-1", "rejected sk-*** for org-1"),
     ("token r8_abcdefghijklmnopqrstuvwxyz0123 expired", "token *** expired"),
     ("hf_abcdefghijklmnopqrstuvwxyz is not valid", "hf_*** is not valid"),
     (
