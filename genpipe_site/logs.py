@@ -6,20 +6,19 @@
   in context variables; ``ContextFilter`` copies them onto every record.
 - Format: ``PlainFormatter`` for development, ``JsonFormatter`` (one object per line) for
   production; ``settings.LOGGING`` picks one from ``GENPIPE_LOG_FORMAT`` / ``GENPIPE_ENV``.
-- Secrets: ``RedactFilter`` masks ``Authorization`` values, ``Token``/``Bearer``/``Basic``
+- Secrets: ``RedactFilter`` runs ``genpipe_site.redaction.redact`` (the same masking as
+  stored provider errors: ``Authorization`` values, ``Token``/``Bearer``/``Basic``
   credentials, ``password=``/``api_key=``/``secret=``/``token=`` values, passwords in URLs,
-  ``sk-…`` keys and the values of secret-looking environment variables (provider
-  credentials are read from env vars named like ``*_API_KEY``), in the message, its
-  arguments' rendering, the traceback and string extras.
+  ``sk-…`` keys, the values of secret-looking environment variables and every credential
+  a provider client has sent) over the message, its arguments' rendering, the traceback
+  and string extras.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import logging
-import os
 import re
 import time
 import uuid
@@ -29,6 +28,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+
+from .redaction import env_secret_values, redact
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 task_id_var: ContextVar[str | None] = ContextVar("task_id", default=None)
@@ -162,59 +163,8 @@ class ContextFilter(logging.Filter):
         return True
 
 
-_MASK = "***"
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    # "Authorization: Token abc", "'HTTP_AUTHORIZATION': 'Bearer x'", "authorization=..."
-    (
-        re.compile(
-            r"""(?i)(\b(?:http_)?(?:proxy[_-])?authorization["']?\s*[:=]\s*["']?)"""
-            r"""[^"'\r\n,;}]+"""
-        ),
-        rf"\1{_MASK}",
-    ),
-    # A credential after its scheme: 20+ characters, or 12+ with a digit ("Token
-    # authentication failed" stays readable).
-    (
-        re.compile(
-            r"(?i)\b(token|bearer|basic)(\s+)"
-            r"(?:[A-Za-z0-9._~+/=-]{20,}|(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,})"
-        ),
-        rf"\1\2{_MASK}",
-    ),
-    (
-        re.compile(
-            r"""(?i)\b((?:api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|auth[_-]?token"""
-            r"""|client[_-]?secret|secret[_-]?key|secret|password|passwd|pwd|token|credentials?)"""
-            r"""["']?\s*[:=]\s*["']?)[^\s"'&,;}]+"""
-        ),
-        rf"\1{_MASK}",
-    ),
-    (re.compile(r"\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@", re.IGNORECASE), rf"\1{_MASK}@"),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), f"sk-{_MASK}"),
-]
-_SECRET_ENV_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$")
-
-
-@functools.cache
-def _secret_values() -> tuple[str, ...]:
-    """Values of secret-looking env vars (``OPENAI_API_KEY``, ``DJANGO_SECRET_KEY``…),
-    longest first; short values are left alone to avoid masking ordinary words."""
-    values = {
-        value
-        for name, value in os.environ.items()
-        if _SECRET_ENV_NAME.search(name) and len(value) >= 8
-    }
-    return tuple(sorted(values, key=len, reverse=True))
-
-
-def redact(text: str) -> str:
-    """``text`` with credentials masked."""
-    for secret in _secret_values():
-        if secret in text:
-            text = text.replace(secret, _MASK)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+# One redaction for logs and stored provider errors (``genpipe_site.redaction``).
+_secret_values = env_secret_values  # the cached env lookup (tests clear it)
 
 
 _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {

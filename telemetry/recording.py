@@ -23,6 +23,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from genpipe_site.redaction import redact
+
 from . import keys
 from .store import count_failure, run_script, telemetry_client
 
@@ -146,7 +148,9 @@ def telemetry_record_attempt(
         f"{cost_usd:.6f}" if cost_usd else "",
     ]
     if not succeeded:
-        args += [code, error_message[:500], at.isoformat(), at.timestamp(), keys.ERROR_TTL_S]
+        # Redacted again (cheap): Redis and the staff telemetry API never see a credential.
+        message = redact(error_message, limit=500)
+        args += [code, message, at.isoformat(), at.timestamp(), keys.ERROR_TTL_S]
     return _send("attempt", ATTEMPT_LUA, event_keys, args)
 
 

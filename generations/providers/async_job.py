@@ -92,7 +92,7 @@ class AsyncJobAdapter:
         return JobStatus(
             "failed",
             error_code="provider_job_failed",
-            error_message=str(data.get("error") or f"Job ended {state!r}.")[:500],
+            error_message=client.redact(str(data.get("error") or f"Job ended {state!r}.")),
         )
 
     def cancel(self, job_id: str) -> None:

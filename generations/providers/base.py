@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from genpipe_site.redaction import redact
+
+MAX_MESSAGE_CHARS = 2000  # what a generation and an attempt row keep of a message
 # Permanent failures that are still the provider's fault (its answer, not our request).
 PROVIDER_SIDE_PERMANENT_CODES = frozenset({"provider_redirect", "provider_response_too_large"})
 
@@ -14,12 +17,16 @@ class ProviderError(Exception):
     """A provider call failed. ``code`` is stable; ``transient`` says whether to retry.
 
     ``retry_after`` carries the provider's ``Retry-After`` (seconds) when it sent one.
+    The message is stored and shown to workspace members, so it is redacted here
+    (``genpipe_site.redaction.redact``, plus the ``secrets`` passed in, e.g. the provider's
+    credential): no adapter can forget to.
     """
 
     transient = False
     retry_after: float | None = None
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, secrets: Iterable[str] = ()) -> None:
+        message = redact(message, secrets=secrets, limit=MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.code = code
         self.message = message

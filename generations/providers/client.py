@@ -5,7 +5,9 @@ is the only retry layer), no redirects (a 3xx is an error: the configured base U
 only host we talk to), a cap on the response size, and the credential read from the
 environment variable the Provider names — never stored, never logged. Every failure
 becomes a ``ProviderTransientError`` (retry) or ``ProviderPermanentError`` (give up) with
-a stable code.
+a stable code. The provider's error text goes into the message only after redaction
+(:meth:`ProviderClient.redact`: the credential itself and anything key-shaped), before it
+is cut to ``MAX_ERROR_CHARS``, so no part of a key survives a cut.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from urllib.parse import urljoin
 import requests
 from requests.adapters import HTTPAdapter
 
+from genpipe_site.redaction import redact, secret_register
+
 from .base import ProviderConfig, ProviderPermanentError, ProviderTransientError
 
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+MAX_ERROR_CHARS = 500  # of the provider's own error text kept in a message
 _CONTENT_REJECTED = ("content_policy", "content_filter", "safety", "moderation")
 
 
@@ -42,17 +47,17 @@ def _retry_after(response: requests.Response) -> float | None:
 
 
 def _error_text(data: Any) -> tuple[str, str]:
-    """(message, code) from an error body in the usual shapes."""
+    """(message, code) from an error body in the usual shapes, uncut and unredacted."""
     if isinstance(data, dict):
         error = data.get("error", data)
         if isinstance(error, dict):
             message = str(error.get("message") or error.get("detail") or "")
             code = str(error.get("code") or error.get("type") or "")
-            return message[:500], code
+            return message, code
         if isinstance(error, str):
-            return error[:500], ""
+            return error, ""
         if "detail" in data:
-            return str(data["detail"])[:500], ""
+            return str(data["detail"]), ""
     return "", ""
 
 
@@ -69,16 +74,27 @@ class ProviderClient:
         self.session.mount("https://", adapter)
         self.session.trust_env = False  # no proxies or .netrc credentials from the host
 
+    def _credential(self) -> str:
+        name = self.config.credential_env_var
+        return (os.environ.get(name) or "") if name else ""
+
+    def redact(self, text: str) -> str:
+        """Provider-supplied ``text`` fit to store and show: this provider's credential and
+        anything key-shaped masked (``genpipe_site.redaction.redact``), then cut to
+        ``MAX_ERROR_CHARS``."""
+        return redact(text, secrets=(self._credential(),), limit=MAX_ERROR_CHARS)
+
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": "genpipe/1"}
         name = self.config.credential_env_var
         if name:
-            secret = os.environ.get(name)
+            secret = self._credential()
             if not secret:
                 raise ProviderPermanentError(
                     "provider_credential_missing",
                     f"Environment variable {name} is not set for provider {self.config.id}.",
                 )
+            secret_register(secret)  # masked in this process's logs and errors from now on
             headers["Authorization"] = f"Bearer {secret}"
         return headers
 
@@ -145,7 +161,8 @@ class ProviderClient:
                 ) from None
         if 200 <= status < 300:
             return ProviderResponse(status, data)
-        message, code = _error_text(data)
+        raw, code = _error_text(data)
+        message = self.redact(raw)
         detail = f"HTTP {status}" + (f": {message}" if message else "")
         if 300 <= status < 400:
             raise ProviderPermanentError("provider_redirect", f"{detail} (redirects refused)")
@@ -159,7 +176,7 @@ class ProviderClient:
             raise error
         if status in (401, 403):
             raise ProviderPermanentError("provider_auth_failed", detail)
-        if any(word in (code + message).lower() for word in _CONTENT_REJECTED):
+        if any(word in (code + raw[:MAX_ERROR_CHARS]).lower() for word in _CONTENT_REJECTED):
             raise ProviderPermanentError("provider_content_rejected", detail)
         if status in (400, 422):
             raise ProviderPermanentError("provider_invalid_request", detail)

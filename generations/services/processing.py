@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from genpipe_site.redaction import redact
 from telemetry.recording import telemetry_record_attempt
 
 from ..errors import InvalidTransition
@@ -279,7 +280,7 @@ def _finish_attempt(
     row.outcome = outcome
     row.finished_at = finished
     if error is not None:
-        row.error_code, row.error_message = error.code, error.message[:2000]
+        row.error_code, row.error_message = error.code, redact(error.message)[:2000]
     elapsed = (
         (time.perf_counter() - clock)
         if clock is not None
@@ -370,7 +371,7 @@ def _after_failure(
         )
     fields: dict[str, object] = {
         "error_code": error.code,
-        "error_message": error.message[:2000],
+        "error_message": redact(error.message)[:2000],
     }
     if error.code in CIRCUIT_CODES:
         fields["latency_ms"] = None  # it waited for a provider it never reached

@@ -70,6 +70,7 @@ class Job:
     error: str | None = None
     polls: int = 0
     will_fail: bool = False
+    fail_error: str | None = None
     started_at: float | None = None
     completed_at: float | None = None
 
@@ -85,6 +86,9 @@ class FakeJobsServer(FakeServer):
         api_key: require ``Authorization: Bearer <api_key>`` (None: no auth).
         polls_to_finish: GETs after which a job finishes by itself; None: only ``finish()``.
         fail_next_jobs: the next N jobs created will fail instead of succeeding.
+        fail_error: the ``error`` of those failed jobs (default ``"Fake job failed"``);
+            ``{authorization}`` in it is replaced by the submitting request's
+            ``Authorization`` header (a provider echoing the key in a job's error).
 
     ``polls_to_finish`` and ``fail_next_jobs`` may be reassigned while running.
     """
@@ -95,9 +99,11 @@ class FakeJobsServer(FakeServer):
         *,
         polls_to_finish: int | None = 2,
         fail_next_jobs: int = 0,
+        fail_error: str | None = None,
     ) -> None:
         self.polls_to_finish = polls_to_finish
         self.fail_next_jobs = fail_next_jobs
+        self.fail_error = fail_error
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._cancels: list[str] = []
@@ -149,13 +155,16 @@ class FakeJobsServer(FakeServer):
     def error_body(self, status: int) -> Any:
         return {"detail": status_phrase(status)}
 
+    def message_body(self, status: int, message: str) -> Any:
+        return {"detail": message}
+
     def unauthorized(self) -> Reply:
         return Reply(401, {"detail": "Unauthenticated"})
 
     def respond(self, request: RecordedRequest) -> Reply:
         method, path = request.method, request.path
         if method == "POST" and path == "/v1/predictions":
-            return self._create(request.json)
+            return self._create(request.json, request.header("Authorization") or "")
         if method == "POST" and (match := _CANCEL.fullmatch(path)):
             return self._cancel(match.group(1))
         if method == "GET" and (match := _JOB.fullmatch(path)):
@@ -169,7 +178,7 @@ class FakeJobsServer(FakeServer):
 
     # -- endpoints -----------------------------------------------------------------------
 
-    def _create(self, body: Any) -> Reply:
+    def _create(self, body: Any, authorization: str = "") -> Reply:
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             return Reply(422, {"detail": "model: a string is required"})
         if not isinstance(body.get("input"), dict):
@@ -180,6 +189,8 @@ class FakeJobsServer(FakeServer):
             if self.fail_next_jobs > 0:
                 self.fail_next_jobs -= 1
                 job.will_fail = True
+                if self.fail_error is not None:
+                    job.fail_error = self.fail_error.replace("{authorization}", authorization)
             self._jobs[job.id] = job
             return Reply(201, self._to_json(job))
 
@@ -191,7 +202,8 @@ class FakeJobsServer(FakeServer):
             if not job.terminal:
                 job.polls += 1
                 if self.polls_to_finish is not None and job.polls >= self.polls_to_finish:
-                    self._complete(job, "failed" if job.will_fail else "succeeded", None, None)
+                    status = "failed" if job.will_fail else "succeeded"
+                    self._complete(job, status, None, job.fail_error if job.will_fail else None)
                 elif job.status == "starting":
                     job.status, job.started_at = "processing", time.time()
             return Reply(200, self._to_json(job))

@@ -127,6 +127,10 @@ class FakeOpenAIServer(FakeServer):
         )
         return openai_error(message, kind, code)
 
+    def message_body(self, status: int, message: str) -> Any:
+        kind = "server_error" if status >= 500 else "invalid_request_error"
+        return openai_error(message, kind, "invalid_api_key" if status == 401 else None)
+
     def respond(self, request: RecordedRequest) -> Reply:
         if request.method == "POST" and request.path == "/v1/chat/completions":
             return self._chat(request)

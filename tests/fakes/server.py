@@ -29,6 +29,10 @@ Behaviours:
 * :class:`Garbage` -- 200 whose body is not JSON (``Content-Type: application/json`` by
   default, to exercise decode errors).
 * :class:`Drop` -- close the connection without any response.
+* :class:`Echo` -- ``code`` with the protocol's error body (:meth:`FakeServer.message_body`)
+  whose message echoes what the client sent, as careless providers and proxies do: the
+  ``Authorization`` header (``"authorization"``: "Incorrect API key provided: Bearer …"),
+  the bare credential (``"key"``), or every request header as a dict repr (``"headers"``).
 
 Subclasses implement :meth:`FakeServer.respond` (and usually :meth:`error_body` and
 :meth:`unauthorized`); authentication with ``Authorization: Bearer <api_key>`` is checked
@@ -51,12 +55,13 @@ from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
 __all__ = [
     "Behaviour",
     "Drop",
+    "Echo",
     "FakeServer",
     "Garbage",
     "Hang",
@@ -186,7 +191,24 @@ class Drop:
     """Close the connection without sending a response."""
 
 
-Behaviour = Status | Hang | Slow | Huge | Redirect | Garbage | Drop
+@dataclass(frozen=True)
+class Echo:
+    """Respond with ``code`` and an error message echoing the request (see the module doc)."""
+
+    code: int
+    what: Literal["authorization", "key", "headers"] = "authorization"
+
+    def message(self, request: RecordedRequest) -> str:
+        authorization = request.header("Authorization") or ""
+        if self.what == "authorization":
+            return f"Incorrect API key provided: {authorization}"
+        if self.what == "key":
+            key = authorization.removeprefix("Bearer ")
+            return f"Invalid request: the key {key} may not use this model."
+        return f"Upstream failure; request headers were {request.headers!r}"
+
+
+Behaviour = Status | Hang | Slow | Huge | Redirect | Garbage | Drop | Echo
 
 
 @lru_cache(maxsize=256)
@@ -314,6 +336,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(Reply(code, headers={"Location": location}, content=b""))
             case Garbage(body=body, content_type=content_type):
                 self._reply(Reply(200, content=body, content_type=content_type))
+            case Echo(code=code) as echo:
+                self._reply(Reply(code, fake.message_body(code, echo.message(request))))
             case _:
                 raise TypeError(f"unknown behaviour {behaviour!r}")
 
@@ -382,6 +406,10 @@ class FakeServer:
         """Default body for an error status (used by ``Status(code)`` without a body)."""
         return {"error": status_phrase(status)}
 
+    def message_body(self, status: int, message: str) -> Any:
+        """An error body in the protocol's shape carrying ``message`` (for :class:`Echo`)."""
+        return {"error": message}
+
     def unauthorized(self) -> Reply:
         return Reply(401, self.error_body(401))
 
@@ -394,7 +422,7 @@ class FakeServer:
         """Queue ``behaviours`` for requests matching ``route_key`` (one per request)."""
         _compile(route_key)  # validate early
         for behaviour in behaviours:
-            if not isinstance(behaviour, Status | Hang | Slow | Huge | Redirect | Garbage | Drop):
+            if not isinstance(behaviour, Behaviour):
                 raise TypeError(f"not a behaviour: {behaviour!r}")
         with self._cond:
             for existing in self._scripts:

@@ -12,7 +12,7 @@ import requests
 
 from tests.fakes.jobs import FAKE_MP4, FakeJobsServer
 from tests.fakes.openai import TINY_PNG, FakeOpenAIServer
-from tests.fakes.server import Drop, Garbage, Hang, Huge, Redirect, Slow, Status
+from tests.fakes.server import Drop, Echo, Garbage, Hang, Huge, Redirect, Slow, Status
 
 TIMEOUT = (1.0, 5.0)
 CHAT = "POST /v1/chat/completions"
@@ -272,6 +272,42 @@ def test_garbage_is_not_json(http: requests.Session, openai_server: FakeOpenAISe
     assert r.headers["Content-Type"] == "application/json"
     with pytest.raises(requests.JSONDecodeError):
         r.json()
+
+
+def test_echo_repeats_the_credential_in_the_protocols_error_shape(
+    http: requests.Session, make_openai_server: Callable[..., FakeOpenAIServer]
+) -> None:
+    server = make_openai_server(api_key="k-123")
+    server.script(CHAT, Echo(401), Echo(400, "key"), Echo(500, "headers"))
+    auth = {"Authorization": "Bearer k-123"}
+    first, second, third = (chat(http, server, headers=auth) for _ in range(3))
+    assert first.status_code == 401
+    assert first.json()["error"]["message"] == "Incorrect API key provided: Bearer k-123"
+    assert first.json()["error"]["code"] == "invalid_api_key"
+    assert (second.status_code, "the key k-123 may" in second.json()["error"]["message"]) == (
+        400,
+        True,
+    )
+    assert third.status_code == 500
+    assert "'Authorization': 'Bearer k-123'" in third.json()["error"]["message"]
+    assert chat(http, server, headers=auth).status_code == 200  # scripts used up
+
+
+def test_jobs_echo_and_failed_job_error_template(
+    http: requests.Session, make_jobs_server: Callable[..., FakeJobsServer]
+) -> None:
+    server = make_jobs_server(
+        api_key="k-9", polls_to_finish=1, fail_next_jobs=1, fail_error="died with {authorization}"
+    )
+    auth = {"Authorization": "Bearer k-9"}
+    server.script("POST /v1/predictions", Echo(401))
+    url = f"{server.url}/v1/predictions"
+    body = {"model": "m", "input": {}}
+    echoed = http.post(url, json=body, headers=auth, timeout=TIMEOUT)
+    assert echoed.json() == {"detail": "Incorrect API key provided: Bearer k-9"}
+    job = http.post(url, json=body, headers=auth, timeout=TIMEOUT).json()
+    polled = http.get(f"{url}/{job['id']}", headers=auth, timeout=TIMEOUT).json()
+    assert (polled["status"], polled["error"]) == ("failed", "died with Bearer k-9")
 
 
 def test_drop_raises_connection_error(
