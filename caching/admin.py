@@ -1,8 +1,9 @@
 """Dev panel page of the cache: hit rates, entries, backend, flush with preview.
 
-Flushing goes through ``caching.flush`` (the same service as
-``manage.py flush_generation_cache``): a first POST previews how many slots would go, a
-second POST with ``confirm`` deletes them. Only slots are ever deleted.
+Flushing goes through ``generations.services.invalidation.generation_slots_flush`` (the same
+service as ``manage.py flush_generation_cache``): a first POST previews how many slots would go,
+a second POST with ``confirm`` deletes them and invalidates the generations filed under them,
+so identical requests generate again. Only slots are ever deleted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.urls import URLPattern, path, reverse
 
 from generations.models import Strategy, Workspace
 
+from .flush import FlushError, FlushResult
 from .stats import cache_stats
 
 
@@ -50,12 +52,12 @@ def cache_monitor_urls(model_admin: Any) -> list[URLPattern]:
     return [path("panel/cache/", model_admin.admin_site.admin_view(view), name="genpipe_cache")]
 
 
-def _flush(form: FlushForm, *, dry_run: bool) -> Any:
-    from .flush import cache_slots_flush
+def _flush(form: FlushForm, *, dry_run: bool) -> FlushResult:
+    from generations.services.invalidation import generation_slots_flush
 
     data = form.cleaned_data
     workspace = data.get("workspace")
-    return cache_slots_flush(
+    return generation_slots_flush(
         strategy=data.get("strategy") or None,
         workspace_id=workspace.id if workspace else None,
         scene=data.get("scene") or None,
@@ -66,18 +68,19 @@ def _flush(form: FlushForm, *, dry_run: bool) -> Any:
 
 def cache_monitor_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
     form = FlushForm(request.POST or None)
-    preview = None
+    preview: FlushResult | None = None
     if request.method == "POST":
         if not model_admin.has_change_permission(request):
             raise PermissionDenied
         if form.is_valid():
-            from .flush import FlushError
-
             try:
                 if request.POST.get("confirm") == "yes":
                     result = _flush(form, dry_run=False)
                     model_admin.message_user(
-                        request, f"Deleted {result.deleted} cache slot(s).", messages.SUCCESS
+                        request,
+                        f"Deleted {result.deleted} cache slot(s); {result.invalidated} "
+                        "generation(s) invalidated: identical requests generate again.",
+                        messages.SUCCESS,
                     )
                     return HttpResponseRedirect(reverse("admin:genpipe_cache"))
                 preview = _flush(form, dry_run=True)
