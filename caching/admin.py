@@ -1,7 +1,7 @@
 """Dev panel page of the cache: hit rates, entries, backend, flush with preview.
 
 Flushing goes through ``generations.services.invalidation.generation_slots_flush`` (the same
-service as ``manage.py flush_generation_cache``): a first POST previews how many slots would go,
+service as ``manage.py flush_generation_cache``): a first POST previews which slots would go,
 a second POST with ``confirm`` deletes them and invalidates the generations filed under them,
 so identical requests generate again. Only slots are ever deleted.
 """
@@ -21,6 +21,8 @@ from generations.models import Strategy, Workspace
 
 from .flush import FlushError, FlushResult
 from .stats import cache_stats
+
+PREVIEW_LISTED = 50  # keys listed in the preview
 
 
 class FlushForm(forms.Form):
@@ -63,12 +65,24 @@ def _flush(form: FlushForm, *, dry_run: bool) -> FlushResult:
         scene=data.get("scene") or None,
         key=data.get("key") or None,
         dry_run=dry_run,
+        sample_size=PREVIEW_LISTED,
     )
+
+
+def _preview(result: FlushResult) -> dict[str, Any]:
+    # Plain values for the template: it resolves ``by_strategy.items`` as a key lookup
+    # first, and a Counter answers 0 for any missing key.
+    return {
+        "matched": result.matched,
+        "by_strategy": sorted(result.by_strategy.items()),
+        "sample": [(slot.workspace_id, slot.cache_key) for slot in result.sample],
+        "more": result.matched - len(result.sample),
+    }
 
 
 def cache_monitor_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
     form = FlushForm(request.POST or None)
-    preview: FlushResult | None = None
+    preview = None
     if request.method == "POST":
         if not model_admin.has_change_permission(request):
             raise PermissionDenied
@@ -83,7 +97,7 @@ def cache_monitor_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
                         messages.SUCCESS,
                     )
                     return HttpResponseRedirect(reverse("admin:genpipe_cache"))
-                preview = _flush(form, dry_run=True)
+                preview = _preview(_flush(form, dry_run=True))
             except FlushError as exc:
                 form.add_error(None, str(exc))
     context = {
