@@ -257,3 +257,38 @@ def test_requests_racing_an_invalidation_coalesce_onto_one_new_generation(
     assert final.id != old.id
     assert set(answers) <= {str(old.id), str(final.id)}
     assert Generation.objects.filter(workspace=workspace).count() == 2
+
+
+def test_flush_regenerates_on_the_embedded_default(tmp_path):
+    """SQLite and the database cache, in a subprocess as an operator runs it."""
+    from tests.embedded import embedded_site
+
+    site = embedded_site(tmp_path)
+    create = (
+        "from generations.models import Workspace\n"
+        "from generations.serializers import GenerationCreateSerializer\n"
+        "from generations.services.creation import generation_create\n"
+        "ws, _ = Workspace.objects.get_or_create(slug='ops', defaults={'name': 'Ops'})\n"
+        f"s = GenerationCreateSerializer(data={BODY!r}); assert s.is_valid(), s.errors\n"
+        "o = generation_create(workspace=ws, user=None, data=dict(s.validated_data))\n"
+        "print(o.generation.id, o.reused)\n"
+    )
+
+    def run(code: str) -> list[str]:
+        return site.shell(code).strip().splitlines()[-1].split()  # the printed line
+
+    first_id, reused = run(create)
+    assert reused == "None"
+    assert run(create) == [first_id, "dedup"]
+    flushed = site.manage("flush_generation_cache", "--workspace", "ops", "--scene", "inn")
+    assert flushed.returncode == 0, flushed.stderr
+    assert "Deleted 1 generation cache slot;" in flushed.stdout
+    assert "Invalidated 1 generation(s)" in flushed.stdout
+    second_id, reused = run(create)
+    assert second_id != first_id and reused == "None"
+    state = run(
+        "from generations.models import Generation\n"
+        f"g = Generation.objects.get(id='{first_id}')\n"
+        "print(g.status, g.invalidated_at is not None)\n"
+    )
+    assert state == ["pending", "True"]
