@@ -1,8 +1,9 @@
 """Dev panel page of the cache: hit rates, entries, backend, flush with preview.
 
-Flushing goes through ``caching.flush`` (the same service as
-``manage.py flush_generation_cache``): a first POST previews how many slots would go, a
-second POST with ``confirm`` deletes them. Only slots are ever deleted.
+Flushing goes through ``generations.services.invalidation.generation_slots_flush`` (the same
+service as ``manage.py flush_generation_cache``): a first POST previews which slots would go,
+a second POST with ``confirm`` deletes them and invalidates the generations filed under them,
+so identical requests generate again. Only slots are ever deleted.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from django.urls import URLPattern, path, reverse
 
 from generations.models import Strategy, Workspace
 
+from .flush import FlushError, FlushResult
 from .stats import cache_stats
+
+PREVIEW_LISTED = 50  # keys listed in the preview
 
 
 class FlushForm(forms.Form):
@@ -50,18 +54,30 @@ def cache_monitor_urls(model_admin: Any) -> list[URLPattern]:
     return [path("panel/cache/", model_admin.admin_site.admin_view(view), name="genpipe_cache")]
 
 
-def _flush(form: FlushForm, *, dry_run: bool) -> Any:
-    from .flush import cache_slots_flush
+def _flush(form: FlushForm, *, dry_run: bool) -> FlushResult:
+    from generations.services.invalidation import generation_slots_flush
 
     data = form.cleaned_data
     workspace = data.get("workspace")
-    return cache_slots_flush(
+    return generation_slots_flush(
         strategy=data.get("strategy") or None,
         workspace_id=workspace.id if workspace else None,
         scene=data.get("scene") or None,
         key=data.get("key") or None,
         dry_run=dry_run,
+        sample_size=PREVIEW_LISTED,
     )
+
+
+def _preview(result: FlushResult) -> dict[str, Any]:
+    # Plain values for the template: it resolves ``by_strategy.items`` as a key lookup
+    # first, and a Counter answers 0 for any missing key.
+    return {
+        "matched": result.matched,
+        "by_strategy": sorted(result.by_strategy.items()),
+        "sample": [(slot.workspace_id, slot.cache_key) for slot in result.sample],
+        "more": result.matched - len(result.sample),
+    }
 
 
 def cache_monitor_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
@@ -71,16 +87,17 @@ def cache_monitor_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
         if not model_admin.has_change_permission(request):
             raise PermissionDenied
         if form.is_valid():
-            from .flush import FlushError
-
             try:
                 if request.POST.get("confirm") == "yes":
                     result = _flush(form, dry_run=False)
                     model_admin.message_user(
-                        request, f"Deleted {result.deleted} cache slot(s).", messages.SUCCESS
+                        request,
+                        f"Deleted {result.deleted} cache slot(s); {result.invalidated} "
+                        "generation(s) invalidated: identical requests generate again.",
+                        messages.SUCCESS,
                     )
                     return HttpResponseRedirect(reverse("admin:genpipe_cache"))
-                preview = _flush(form, dry_run=True)
+                preview = _preview(_flush(form, dry_run=True))
             except FlushError as exc:
                 form.add_error(None, str(exc))
     context = {

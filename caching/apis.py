@@ -1,4 +1,4 @@
-"""Cache endpoints (staff only): statistics, and deleting one slot."""
+"""Cache endpoints (staff only): statistics, and invalidating one slot."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from rest_framework.views import APIView
 
 from generations.errors import WorkspaceNotFound
 from generations.models import Workspace
+from generations.services.invalidation import generation_slot_invalidate
 from genpipe_site.schema import error_responses
 
-from .services import cache_slot_invalidate
 from .stats import cache_stats
 
 
@@ -40,7 +40,24 @@ class SlotQuerySerializer(serializers.Serializer):
 class SlotDeletedSerializer(serializers.Serializer):
     workspace = serializers.IntegerField()
     key = serializers.CharField()
-    deleted = serializers.BooleanField(help_text="Whether the slot existed.")
+    deleted = serializers.BooleanField(help_text="Whether the slot was in the cache.")
+    invalidated = serializers.IntegerField(
+        help_text="Generations filed under the slot that stopped answering identical "
+        "requests (pending, processing or completed ones; marked even if the slot was gone)."
+    )
+
+
+SLOT_DELETE_DOC = """Invalidate one cache slot: the next identical request creates a new generation.
+
+Deletes the slot and marks every pending, processing or completed generation of the
+workspace filed under the key as invalidated, in one transaction: such a generation no
+longer answers identical requests, neither through deduplication (same reproducible hash)
+nor through the slot. It is not deleted and keeps its status and result: a client that
+requested it before still reads it by id. Idempotent (a second call reports
+`deleted: false, invalidated: 0`). An unreachable cache is a `503 cache_unreachable` and
+changes nothing. Bulk invalidation: `manage.py flush_generation_cache` or the dev panel's
+cache monitor, with the same meaning.
+"""
 
 
 class CacheSlotApi(APIView):
@@ -49,7 +66,8 @@ class CacheSlotApi(APIView):
     @extend_schema(
         parameters=[SlotQuerySerializer],
         responses={200: SlotDeletedSerializer, **error_responses(400, 401, 403, 404, 503)},
-        summary="Delete one cache slot (staff): the next identical request generates again",
+        summary="Invalidate one cache slot (staff): the next identical request generates again",
+        description=SLOT_DELETE_DOC,
     )
     def delete(self, request: Request) -> Response:
         query = SlotQuerySerializer(data=request.query_params)
@@ -57,5 +75,14 @@ class CacheSlotApi(APIView):
         workspace_id, key = query.validated_data["workspace"], query.validated_data["key"]
         if not Workspace.objects.filter(id=workspace_id).exists():
             raise WorkspaceNotFound()
-        deleted = cache_slot_invalidate(workspace_id=workspace_id, key=key)
-        return Response({"workspace": workspace_id, "key": key, "deleted": deleted})
+        outcome = generation_slot_invalidate(workspace_id=workspace_id, key=key)
+        return Response(
+            SlotDeletedSerializer(
+                {
+                    "workspace": workspace_id,
+                    "key": key,
+                    "deleted": bool(outcome.deleted),
+                    "invalidated": outcome.invalidated,
+                }
+            ).data
+        )

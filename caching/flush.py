@@ -2,18 +2,22 @@
 
 Only slots (``slot:{workspace_id}:{cache_key}`` in the Django cache) are ever deleted:
 telemetry, cache statistics, throttle counters and idempotency markers are other keys and
-are never listed (see ``caching.inventory``). A flushed slot only makes the next identical
-request generate again; the generations themselves are untouched.
+are never listed (see ``caching.inventory``).
+
+Deleting a slot is half of invalidating it: the caller's ``invalidate`` marks the
+generations filed under each batch of slots in the same database transaction as the
+batch's delete (``generations.services.invalidation``), so the next identical request
+generates again instead of being answered by deduplication.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
@@ -36,6 +40,7 @@ class FlushResult:
     scanned: int = 0
     matched: int = 0
     deleted: int = 0
+    invalidated: int = 0  # generations marked by ``invalidate``
     by_strategy: Counter[str] = field(default_factory=Counter)
     sample: list[StoredSlot] = field(default_factory=list)
 
@@ -57,8 +62,19 @@ def _delete(keys: list[str]) -> int:
     return len(keys)  # the database cache does not count; the rows were live just now
 
 
+Invalidate = Callable[[Sequence[StoredSlot]], int]
+
+
+def _delete_batch(batch: list[StoredSlot], invalidate: Invalidate, result: FlushResult) -> None:
+    # One transaction: if the cache refuses the delete, the marks are rolled back too.
+    with transaction.atomic():
+        result.invalidated += invalidate(batch)
+        result.deleted += _delete([slot.storage_key for slot in batch])
+
+
 def cache_slots_flush(
     *,
+    invalidate: Invalidate,
     strategy: str | None = None,
     workspace_id: int | None = None,
     scene: str | None = None,
@@ -72,10 +88,13 @@ def cache_slots_flush(
     ``strategy``: the slot's seed strategy; ``workspace_id``: the workspace it belongs to;
     ``scene``: a scene id in the from *or* to position; ``key``: an exact cache key
     (``generation:…|v1``), in every workspace unless ``workspace_id`` is given.
-    ``dry_run`` counts and samples without deleting. ``progress(scanned, matched)`` is
-    called every ``PROGRESS_EVERY`` keys scanned. Keys are deleted in batches while the
-    scan goes on (SCAN on Redis, key-ordered pages on the database cache), so memory stays
-    flat whatever the number of slots. Idempotent: a second run finds nothing.
+    ``invalidate(slots)`` is called with each batch of slots before they are deleted, in
+    the delete's database transaction, and returns how many generations it marked.
+    ``dry_run`` counts and samples without deleting or invalidating.
+    ``progress(scanned, matched)`` is called every ``PROGRESS_EVERY`` keys scanned. Keys
+    are deleted in batches while the scan goes on (SCAN on Redis, key-ordered pages on the
+    database cache), so memory stays flat whatever the number of slots. Idempotent: a
+    second run finds nothing.
     Raises ``FlushError`` for an unknown strategy, a malformed key, a backend that cannot
     list keys or an unreachable cache.
     """
@@ -89,7 +108,7 @@ def cache_slots_flush(
     if not slots_listable():
         raise FlushError("the configured cache backend cannot list its keys")
     result = FlushResult(dry_run=dry_run)
-    batch: list[str] = []
+    batch: list[StoredSlot] = []
     try:
         for storage_key in slot_keys_iter(workspace_id=workspace_id):
             result.scanned += 1
@@ -103,12 +122,12 @@ def cache_slots_flush(
             if len(result.sample) < sample_size:
                 result.sample.append(slot)
             if not dry_run:
-                batch.append(storage_key)
+                batch.append(slot)
                 if len(batch) >= DELETE_BATCH:
-                    result.deleted += _delete(batch)
+                    _delete_batch(batch, invalidate, result)
                     batch = []
         if batch:
-            result.deleted += _delete(batch)
+            _delete_batch(batch, invalidate, result)
     except (RedisError, ConnectionInterrupted, DatabaseError) as exc:
         raise FlushError(f"the cache is unreachable: {type(exc).__name__}: {exc}") from exc
     return result

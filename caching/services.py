@@ -9,6 +9,7 @@ Every function here treats a cache outage as a miss: it never raises.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache import cache
@@ -78,34 +79,41 @@ def cache_slot_release(*, workspace_id: int, key: str, generation_id: str) -> bo
     return False
 
 
-def cache_slot_delete(*, workspace_id: int, key: str) -> bool:
-    """Empty a slot whatever it holds. Returns whether something was deleted."""
-    try:
-        return bool(cache.delete(slot_storage_key(workspace_id, key)))
-    except Exception:
-        logger.warning("cache slot delete failed", exc_info=True)
-        return False
-
-
 class CacheUnreachable(ServiceUnavailable):
     code = "cache_unreachable"
 
     def __init__(self) -> None:
-        super().__init__("The generation cache cannot be reached; nothing was deleted.")
+        super().__init__(
+            "The generation cache cannot be reached; nothing was deleted or invalidated."
+        )
 
 
-def cache_slot_invalidate(*, workspace_id: int, key: str) -> bool:
-    """Empty a slot on an operator's request; whether there was one to delete.
+def cache_slots_invalidate(*, slots: Sequence[tuple[int, str]]) -> int:
+    """Empty slots on an operator's request, whatever they hold; how many there were.
 
-    Unlike the pipeline's helpers above, this reports an unreachable cache
-    (``CacheUnreachable``, a 503) instead of treating it as a miss: the operator must
-    know the slot is still there.
+    ``slots`` are ``(workspace_id, key)`` pairs. Unlike the pipeline's helpers above, this
+    reports an unreachable cache (``CacheUnreachable``, a 503) instead of treating it as a
+    miss: the operator must know the slots are still there. Only
+    ``generations.services.invalidation`` calls it, in the transaction that marks the
+    generations filed under these slots.
     """
+    if not slots:
+        return 0
+    storage_keys = [slot_storage_key(workspace_id, key) for workspace_id, key in slots]
     try:
-        deleted = cache.delete(slot_storage_key(workspace_id, key))
+        if _redis_client() is not None:
+            deleted = cache.delete_many(storage_keys)  # type: ignore[func-returns-value]
+            if deleted is None:  # django-redis swallowed a connection error (IGNORE_EXCEPTIONS)
+                raise CacheUnreachable()
+            return int(deleted)
+        # Other backends do not count what they delete: look first (same transaction on
+        # the database cache).
+        present = list(cache.get_many(storage_keys))
+        if present:
+            cache.delete_many(present)
+        return len(present)
+    except CacheUnreachable:
+        raise
     except Exception as exc:
         logger.warning("cache slot invalidation failed", exc_info=True)
         raise CacheUnreachable() from exc
-    if deleted is None:  # django-redis swallowed a connection error (IGNORE_EXCEPTIONS)
-        raise CacheUnreachable()
-    return bool(deleted)

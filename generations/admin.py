@@ -23,7 +23,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from caching.services import cache_slot_delete, cache_slot_get
+from caching.services import CacheUnreachable, cache_slot_get
 from genpipe_site.errors import ApiError
 
 from .errors import InvalidTransition
@@ -40,6 +40,7 @@ from .models import (
     WorkspaceMembership,
 )
 from .services.creation import generation_retry
+from .services.invalidation import generation_slot_invalidate, generation_slots_invalidate
 from .services.lifecycle import generation_cancel
 from .services.prompts import placeholders
 
@@ -360,7 +361,7 @@ class GenerationAdmin(admin.ModelAdmin):
         ("Request", {"fields": ["config_json", "canonical_json", "reproducible_hash"]}),
         ("Prompt", {"fields": ["prompt_resolution"]}),
         ("Social context", {"fields": ["social_json"]}),
-        ("Cache", {"fields": ["cache_key", "slot_state"]}),
+        ("Cache", {"fields": ["cache_key", "slot_state", "invalidated_at"]}),
         (
             "Outcome",
             {"fields": ["error_display", "result_display", "tokens_in", "tokens_out", "cost_usd"]},
@@ -460,6 +461,7 @@ class GenerationAdmin(admin.ModelAdmin):
             "social_json",
             "cache_key",
             "slot_state",
+            "invalidated_at",
             "error_display",
             "result_display",
             "tokens_in",
@@ -635,12 +637,25 @@ class GenerationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Invalidate their cache slots", permissions=["change"])
     def invalidate_slots(self, request: HttpRequest, queryset: QuerySet[Generation]) -> None:
-        deleted = sum(
-            cache_slot_delete(workspace_id=g.workspace_id, key=g.cache_key)
-            for g in queryset.only("workspace_id", "cache_key")
-            if g.cache_key
+        slots = (
+            (workspace_id, key)
+            for workspace_id, key in queryset.order_by()
+            .values_list("workspace_id", "cache_key")
+            .distinct()
+            .iterator()
+            if key
         )
-        self.message_user(request, f"Deleted {deleted} cache slot(s).", messages.SUCCESS)
+        try:
+            outcome = generation_slots_invalidate(slots=slots)
+        except CacheUnreachable as exc:
+            self.message_user(request, f"Not invalidated: {exc.message}", messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"Deleted {outcome.deleted} cache slot(s); {outcome.invalidated} generation(s) "
+            "invalidated: identical requests generate again.",
+            messages.SUCCESS,
+        )
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
@@ -679,19 +694,29 @@ class GenerationAdmin(admin.ModelAdmin):
                     "admin:generations_generation_change", args=[outcome.generation.id]
                 )
             elif action == "invalidate":
-                deleted = generation.cache_key and cache_slot_delete(
-                    workspace_id=generation.workspace_id, key=generation.cache_key
-                )
-                self.message_user(
-                    request,
-                    "Cache slot deleted." if deleted else "The slot was already empty.",
-                    messages.SUCCESS,
-                )
+                self._invalidate(request, generation)
             else:
                 return HttpResponse(status=404)
+        except CacheUnreachable as exc:
+            self.message_user(request, f"Not invalidated: {exc.message}", messages.ERROR)
         except ApiError as exc:
             self.message_user(request, f"Refused: {exc.message}", messages.ERROR)
         return HttpResponseRedirect(target)
+
+    def _invalidate(self, request: HttpRequest, generation: Generation) -> None:
+        if not generation.cache_key:
+            self.message_user(request, "No cache slot (strategy always).", messages.WARNING)
+            return
+        outcome = generation_slot_invalidate(  # CacheUnreachable: reported by the caller
+            workspace_id=generation.workspace_id, key=generation.cache_key
+        )
+        slot = "Cache slot deleted" if outcome.deleted else "The slot was already empty"
+        self.message_user(
+            request,
+            f"{slot}; {outcome.invalidated} generation(s) invalidated: the next identical "
+            "request generates again.",
+            messages.SUCCESS,
+        )
 
     def panel_view(self, request: HttpRequest) -> TemplateResponse:
         """The entry page mirroring the design note's map of the pipeline."""

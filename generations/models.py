@@ -49,6 +49,9 @@ class Status(models.TextChoices):
 
 
 TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+# A generation in one of these statuses answers identical requests (dedup and its cache
+# slot) until its slot is invalidated.
+REUSABLE_STATUSES = (Status.PENDING, Status.PROCESSING, Status.COMPLETED)
 
 
 class Strategy(models.TextChoices):
@@ -220,6 +223,13 @@ class PromptVersion(models.Model):
         return f"{self.family_id}@v{self.version_number}"
 
 
+class GenerationQuerySet(models.QuerySet["Generation"]):
+    def reusable(self) -> GenerationQuerySet:
+        """Generations that may answer an identical request: pending, processing or
+        completed, and not invalidated (their cache slot was not deleted or flushed)."""
+        return self.filter(status__in=REUSABLE_STATUSES, invalidated_at__isnull=True)
+
+
 class Generation(models.Model):
     """One requested piece of content and everything known about how it was made."""
 
@@ -246,6 +256,13 @@ class Generation(models.Model):
     canonical_params = models.JSONField(default=dict)
     reproducible_hash = models.CharField(max_length=64)
     cache_key = models.CharField(max_length=600, blank=True)
+    invalidated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When its cache slot was invalidated: it no longer answers identical "
+        "requests (they generate again); it is still readable by id.",
+    )
 
     prompt_version = models.ForeignKey(
         PromptVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="generations"
@@ -305,6 +322,8 @@ class Generation(models.Model):
     tokens_out = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
 
+    objects = GenerationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         # Lists page newest first by (created_at, id): every list index ends with both, so
@@ -322,6 +341,12 @@ class Generation(models.Model):
                 fields=["workspace", "provider", "-created_at", "-id"], name="gen_ws_provider"
             ),
             models.Index(fields=["workspace", "reproducible_hash"], name="gen_ws_hash"),
+            # Invalidating a slot marks the generations filed under it (caching: the flush).
+            models.Index(
+                fields=["workspace", "cache_key"],
+                name="gen_ws_key_live",
+                condition=Q(invalidated_at__isnull=True) & ~Q(cache_key=""),
+            ),
             models.Index(fields=["parent"], name="gen_parent"),
             models.Index(
                 fields=["provider", "completed_at"],

@@ -40,5 +40,6 @@ def validate_pasted(*, workspace: Workspace, body: dict[str, Any]) -> dict[str, 
     report = prepared.report.as_dict()
     if prepared.report.valid:
         report["cache_key"] = prepared.cache_key
+        report["reproducible_hash"] = prepared.reproducible_hash
         report["final_prompt"] = prepared.prompt.final_prompt
     return report

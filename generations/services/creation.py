@@ -34,8 +34,6 @@ from .prompts import PromptResolution, prompt_resolve
 from .social import social_context_resolve
 from .validation import Issue, ValidationReport, request_check
 
-REUSABLE = (Status.PENDING, Status.PROCESSING, Status.COMPLETED)
-
 
 @dataclass(frozen=True)
 class PreparedRequest:
@@ -160,10 +158,10 @@ def _lock(workspace: Workspace, key: str) -> None:
 
 
 def _reusable(workspace: Workspace, prepared: PreparedRequest) -> CreateOutcome | None:
+    # ``reusable()``: an invalidated generation answers neither lookup (services.invalidation).
     existing = (
-        Generation.objects.filter(
-            workspace=workspace, reproducible_hash=prepared.reproducible_hash, status__in=REUSABLE
-        )
+        Generation.objects.reusable()
+        .filter(workspace=workspace, reproducible_hash=prepared.reproducible_hash)
         .order_by("-created_at")
         .first()
     )
@@ -173,10 +171,11 @@ def _reusable(workspace: Workspace, prepared: PreparedRequest) -> CreateOutcome 
     slot = cache_slot_get(workspace_id=workspace.id, key=prepared.cache_key)
     if slot is None:
         return None
-    cached = Generation.objects.filter(id=slot, workspace=workspace, status__in=REUSABLE).first()
+    cached = Generation.objects.reusable().filter(id=slot, workspace=workspace).first()
     if cached is not None:
         return CreateOutcome(cached, "cache")
-    # The slot points at a failed/cancelled/vanished generation: free it and regenerate.
+    # The slot points at a failed/cancelled/invalidated/vanished generation: free it and
+    # regenerate.
     cache_slot_release(workspace_id=workspace.id, key=prepared.cache_key, generation_id=slot)
     return None
 
@@ -261,7 +260,8 @@ def generation_create(
     """Create a generation from a validated structured request, or reuse one.
 
     Unless ``force_new`` is set or the strategy is ``always``: a pending, processing or
-    completed generation with the same hash in the workspace is returned (``dedup``), then
+    completed generation with the same hash in the workspace that was not invalidated
+    (``services.invalidation``) is returned (``dedup``), then
     the strategy's cache slot is consulted (``cache``). Concurrent identical requests are
     serialized on their slot, so they coalesce onto one row. A new row is ``pending``, has
     its first event, claims the slot and is enqueued after commit.

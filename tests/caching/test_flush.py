@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,34 +11,16 @@ import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
-from caching.flush import FlushError, cache_slots_flush
+from caching.flush import FlushError
 from caching.inventory import slot_keys, slot_parse
 from caching.keys import cache_key, slot_storage_key
 from caching.services import cache_slot_get, cache_slot_set
 from caching.stats import cache_stats, cache_stats_write
 from generations.models import Workspace
+from generations.services.invalidation import generation_slots_flush
 from telemetry.buckets import bucket_add
 from telemetry.recording import telemetry_record_attempt
 from tests.embedded import embedded_site
-
-BACKENDS = [pytest.param("redis", marks=pytest.mark.redis), "database"]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, settings: Any, db: Any) -> Iterator[str]:
-    """The cache holding the slots: the configured django-redis, or a database cache."""
-    if request.param == "redis":
-        assert hasattr(cache, "iter_keys"), "REDIS_URL is set, the cache must be django-redis"
-    else:
-        caches = copy.deepcopy(settings.CACHES)
-        caches["default"] = {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "genpipe_flush_test_cache",
-            "KEY_PREFIX": caches["default"].get("KEY_PREFIX", "genpipe"),
-        }
-        settings.CACHES = caches
-        call_command("createcachetable", verbosity=0)  # rolled back with the test
-    yield request.param
 
 
 def _key(op: str, purpose: str, frm: str | None, to: str | None, strategy: str, **kw: Any) -> str:
@@ -162,10 +142,10 @@ def test_dry_run_deletes_nothing_and_lists_what_would_go(slots):
 
 
 def test_service_reports_counts_and_samples(slots):
-    result = cache_slots_flush(scene="scene-2", dry_run=True, sample_size=1)
+    result = generation_slots_flush(scene="scene-2", dry_run=True, sample_size=1)
     assert (result.matched, result.deleted, len(result.sample)) == (3, 0, 1)
     assert dict(result.by_strategy) == {"per_playthrough": 2, "per_player": 1}
-    result = cache_slots_flush(scene="scene-2")
+    result = generation_slots_flush(scene="scene-2")
     assert (result.matched, result.deleted) == (3, 3)
 
 
@@ -199,7 +179,7 @@ def test_bad_arguments_are_command_errors_and_delete_nothing(slots, args, messag
 
 def test_service_rejects_an_unknown_strategy(db):
     with pytest.raises(FlushError):
-        cache_slots_flush(strategy="sometimes")
+        generation_slots_flush(strategy="sometimes")
 
 
 @pytest.mark.redis

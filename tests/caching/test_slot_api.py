@@ -7,6 +7,7 @@ import pytest
 from caching.services import cache_slot_get
 from generations.models import Generation
 from tests.builders import create_body
+from tests.caching.backends import point_cache_at_closed_port
 
 URL = "/api/v1/generations"
 SLOTS = f"{URL}/cache/slots"
@@ -22,14 +23,12 @@ def test_staff_delete_a_slot_and_the_next_request_generates_again(api, staff_api
     generation = _slot(api)
     ws, key = generation.workspace_id, generation.cache_key
     assert cache_slot_get(workspace_id=ws, key=key) == str(generation.id)
-    generation.status = "failed"  # a repeat would otherwise be answered by dedup
-    generation.save(update_fields=["status"])
     response = staff_api.delete(SLOTS, QUERY_STRING=f"workspace={ws}&key={key}")
     assert response.status_code == 200
-    assert response.json() == {"workspace": ws, "key": key, "deleted": True}
+    assert response.json() == {"workspace": ws, "key": key, "deleted": True, "invalidated": 1}
     assert cache_slot_get(workspace_id=ws, key=key) is None
     again = staff_api.delete(SLOTS, QUERY_STRING=f"workspace={ws}&key={key}")
-    assert again.json()["deleted"] is False
+    assert again.json() == {"workspace": ws, "key": key, "deleted": False, "invalidated": 0}
     repeat = api.post(URL, create_body(), format="json")
     assert repeat.status_code == 201 and repeat.json()["id"] != str(generation.id)
 
@@ -64,24 +63,19 @@ def test_unknown_workspace_is_404(staff_api):
     assert response.json()["error"]["code"] == "workspace_not_found"
 
 
-def test_an_unreachable_cache_is_503_not_a_silent_miss(staff_api, workspace, monkeypatch):
-    from caching import services
-
-    def broken(*args, **kwargs):
-        raise ConnectionError("cache down")
-
-    monkeypatch.setattr(services.cache, "delete", broken)
-    response = staff_api.delete(SLOTS, QUERY_STRING=f"workspace={workspace.id}&key=generation:x|v1")
+@pytest.mark.parametrize("ignore_exceptions", [True, False])
+def test_an_unreachable_cache_is_503_and_changes_nothing(
+    api, staff_api, settings, django_capture_on_commit_callbacks, ignore_exceptions
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        generation = _slot(api)
+    point_cache_at_closed_port(settings, ignore_exceptions=ignore_exceptions)
+    query = f"workspace={generation.workspace_id}&key={generation.cache_key}"
+    response = staff_api.delete(SLOTS, QUERY_STRING=query)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "cache_unreachable"
-
-
-def test_ignored_redis_errors_are_503_too(staff_api, workspace, monkeypatch):
-    from caching import services
-
-    monkeypatch.setattr(services.cache, "delete", lambda *args, **kwargs: None)
-    response = staff_api.delete(SLOTS, QUERY_STRING=f"workspace={workspace.id}&key=generation:x|v1")
-    assert response.status_code == 503
+    generation.refresh_from_db()
+    assert generation.invalidated_at is None  # rolled back with the failed delete
 
 
 def test_keys_with_spaces_from_free_text_scene_ids_can_be_deleted(api, staff_api):

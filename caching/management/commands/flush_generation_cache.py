@@ -1,4 +1,4 @@
-"""``manage.py flush_generation_cache``: delete generation cache slots (all or filtered).
+"""``manage.py flush_generation_cache``: invalidate generation cache slots (all or filtered).
 
 Exit status: 0 when the flush ran (also when nothing matched), 1 on invalid arguments or an
 unreachable cache (argparse's own usage errors exit with 2).
@@ -10,17 +10,21 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from caching.flush import STRATEGIES, FlushError, FlushResult, cache_slots_flush
+from caching.flush import STRATEGIES, FlushError, FlushResult
 from generations.models import Workspace
+from generations.services.invalidation import generation_slots_flush
 
 LISTED = 50  # slots listed with --verbosity 2
 
 
 class Command(BaseCommand):
     help = (
-        "Delete generation cache slots: --all, or those matching every given filter. Only "
-        "slots are touched (never telemetry, cache statistics or throttles); generations "
-        "stay as they are, the next identical request generates again."
+        "Invalidate generation cache slots: --all, or those matching every given filter. "
+        "Each slot is deleted and the pending, processing or completed generations filed "
+        "under it are marked invalidated, so the next identical request creates a new "
+        "generation (deduplication no longer answers with the old one). The old generations "
+        "keep their status and result and stay readable by id. Telemetry, cache statistics "
+        "and throttles are never touched."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -61,7 +65,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"  scanned {scanned} slots, {matched} matching…")
 
         try:
-            result = cache_slots_flush(
+            result = generation_slots_flush(
                 strategy=given.get("strategy"),
                 workspace_id=workspace.id if workspace is not None else None,
                 scene=given.get("scene"),
@@ -96,6 +100,11 @@ class Command(BaseCommand):
         else:
             head = f"Deleted {result.deleted} generation cache {noun}"
         self.stdout.write(f"{head}; selection: {scope or 'all'}.")
+        if not result.dry_run:
+            self.stdout.write(
+                f"Invalidated {result.invalidated} generation(s): identical requests generate "
+                "again."
+            )
         for strategy in STRATEGIES:
             self.stdout.write(f"  {strategy}: {result.by_strategy.get(strategy, 0)}")
         others = result.matched - sum(result.by_strategy.get(s, 0) for s in STRATEGIES)
