@@ -3,8 +3,12 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from genpipe_site.migration_operations import AddIndexOnline
+
 
 class Migration(migrations.Migration):
+    # The index is built CONCURRENTLY on PostgreSQL: outside a transaction.
+    atomic = False
 
     dependencies = [
         ('generations', '0006_list_indexes'),
@@ -17,7 +21,7 @@ class Migration(migrations.Migration):
             name='invalidated_at',
             field=models.DateTimeField(blank=True, editable=False, help_text='When its cache slot was invalidated: it no longer answers identical requests (they generate again); it is still readable by id.', null=True),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='generation',
             index=models.Index(condition=models.Q(('invalidated_at__isnull', True), models.Q(('cache_key', ''), _negated=True)), fields=['workspace', 'cache_key'], name='gen_ws_key_live'),
         ),

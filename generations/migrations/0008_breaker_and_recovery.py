@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0006_list_indexes'),
+        ('generations', '0007_generation_invalidated_at'),
     ]
 
     operations = [
