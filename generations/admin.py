@@ -39,6 +39,7 @@ from .models import (
     Workspace,
     WorkspaceMembership,
 )
+from .services.breaker import breaker_reset, breaker_view
 from .services.creation import generation_retry
 from .services.invalidation import generation_slot_invalidate, generation_slots_invalidate
 from .services.lifecycle import generation_cancel
@@ -169,10 +170,63 @@ class ProviderForm(forms.ModelForm):
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     form = ProviderForm
-    list_display = ["id", "name", "adapter", "enabled", "fallback_provider", "updated_at"]
+    list_display = [
+        "id",
+        "name",
+        "adapter",
+        "enabled",
+        "circuit",
+        "fallback_provider",
+        "updated_at",
+    ]
     list_filter = ["adapter", "enabled"]
     list_select_related = ["fallback_provider"]
     search_fields = ["id", "name"]
+    actions = ["reset_breakers"]
+
+    @admin.display(description="circuit breaker")
+    def circuit(self, obj: Provider) -> str:
+        view = breaker_view(provider=obj)
+        if view.open_until is not None:
+            return f"open until {view.open_until:%H:%M:%S} UTC"
+        return view.state.replace("_", "-")
+
+    @admin.action(description="Close the circuit breaker of the selected providers")
+    def reset_breakers(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
+        closed = [p.id for p in queryset if breaker_reset(provider=p)]
+        self.message_user(
+            request,
+            f"Closed the circuit breaker of {', '.join(closed)}."
+            if closed
+            else "Every selected breaker was already closed.",
+            messages.SUCCESS if closed else messages.INFO,
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        reset = path(
+            "<path:object_id>/reset-breaker/",
+            wrap(self.reset_breaker_view),
+            name="generations_provider_reset_breaker",
+        )
+        return [reset, *super().get_urls()]
+
+    def reset_breaker_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The provider health dashboard's "close the breaker" button (POST + CSRF)."""
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        provider = get_object_or_404(Provider, id=object_id)
+        was_open = breaker_reset(provider=provider)
+        self.message_user(
+            request,
+            f"Closed the circuit breaker of {provider.id}."
+            if was_open
+            else f"The circuit breaker of {provider.id} was already closed.",
+            messages.SUCCESS if was_open else messages.INFO,
+        )
+        return HttpResponseRedirect(reverse("admin:genpipe_providers"))
 
 
 class PromptVersionForm(forms.ModelForm):

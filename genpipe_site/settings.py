@@ -220,12 +220,17 @@ else:
         # PINGs pooled connections idle for longer.
         "health_check_interval": 25,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport, made to survive a connection lost with messages unacked.
+    CELERY_BROKER_TRANSPORT = "genpipe_site.broker:Transport"
 GENPIPE_WORKER_BROKER_CONNECTION_TIMEOUT = BROKER_WORKER_SOCKET_TIMEOUT
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_PUBLISH_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The worker reconnects to a lost broker for as long as it takes (Celery's default gives up,
 # and exits, after 100 tries). Tasks running when the connection drops keep running: their
-# provider call is paid for, and a redelivered copy meets the task's status guard.
+# provider call is paid for; an ack that cannot reach the broker any more is logged, not
+# fatal (genpipe_site.celery.BrokerSafeRequest), and a redelivered copy meets the task's
+# status guard.
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False

@@ -237,29 +237,36 @@ def _complete(
     *,
     probe: bool = False,
 ) -> ProcessOutcome:
+    """Complete the generation and finish its attempt in one transaction (a worker dying
+    in between never leaves a completed generation with a ``running`` attempt)."""
     finished = timezone.now()
     cost = cost_usd(provider, result)
     row.provider_job_id = result.provider_job_id or row.provider_job_id
     row.tokens_in, row.tokens_out, row.cost_usd = result.tokens_in, result.tokens_out, cost
-    try:
-        generation_transition(
-            generation_id=generation.id,
-            to_status=Status.COMPLETED,
-            actor="worker",
-            reason="provider succeeded",
-            now=finished,
-            fields={
-                "result": result.as_result_json(),
-                "tokens_in": result.tokens_in,
-                "tokens_out": result.tokens_out,
-                "cost_usd": cost,
-            },
-        )
-    except InvalidTransition:
-        # Cancelled while the provider worked: the call still happened (and cost money).
-        _finish_attempt(row, ProviderAttempt.Outcome.DISCARDED, clock, probe=probe)
+    with transaction.atomic():
+        try:
+            generation_transition(
+                generation_id=generation.id,
+                to_status=Status.COMPLETED,
+                actor="worker",
+                reason="provider succeeded",
+                now=finished,
+                fields={
+                    "result": result.as_result_json(),
+                    "tokens_in": result.tokens_in,
+                    "tokens_out": result.tokens_out,
+                    "cost_usd": cost,
+                },
+            )
+        except InvalidTransition:
+            # Cancelled while the provider worked: the call still happened (and cost money).
+            outcome = ProviderAttempt.Outcome.DISCARDED
+        else:
+            outcome = ProviderAttempt.Outcome.SUCCEEDED
+        _save_attempt(row, outcome, clock)
+    _report_attempt(row, probe=probe)
+    if outcome == ProviderAttempt.Outcome.DISCARDED:
         return ProcessOutcome(Step.DISCARDED)
-    _finish_attempt(row, ProviderAttempt.Outcome.SUCCEEDED, clock, probe=probe)
     return ProcessOutcome(Step.COMPLETED)
 
 
@@ -271,11 +278,14 @@ def _finish_attempt(
     error: ProviderError | None = None,
     probe: bool = False,
 ) -> None:
-    """Save the attempt's outcome and feed it to telemetry and the circuit breaker.
+    """Save the attempt's outcome and feed it to telemetry and the circuit breaker."""
+    _save_attempt(row, outcome, clock, error=error)
+    _report_attempt(row, error=error, probe=probe)
 
-    An attempt some recovery already marked ``abandoned`` keeps that outcome only if its
-    call never returned; a call that did return reports what it did.
-    """
+
+def _save_attempt(
+    row: ProviderAttempt, outcome: str, clock: float | None, *, error: ProviderError | None = None
+) -> None:
     finished = timezone.now()
     row.outcome = outcome
     row.finished_at = finished
@@ -288,7 +298,14 @@ def _finish_attempt(
     )
     row.latency_ms = round(elapsed * 1000)
     row.save()
-    succeeded = outcome != ProviderAttempt.Outcome.FAILED
+
+
+def _report_attempt(
+    row: ProviderAttempt, *, error: ProviderError | None = None, probe: bool = False
+) -> None:
+    """Feed a saved attempt to the circuit breaker and telemetry."""
+    finished = row.finished_at or timezone.now()
+    succeeded = row.outcome != ProviderAttempt.Outcome.FAILED
     breaker_record(
         provider=row.provider,
         succeeded=succeeded,

@@ -201,7 +201,7 @@ def test_provider_health_dashboard_shows_figures_and_charts(admin_client_, mix, 
     assert "sandbox_busy" in page  # recent errors
     row = re.search(r"<tr><td>sandbox</td>.*?</tr>", page, re.S).group(0)
     cells = re.findall(r"<td>(.*?)</td>", row)
-    assert cells[2:6] == ["3", "2", "1", "0"]  # total, completed, failed, cancelled
+    assert cells[2:7] == ["closed", "3", "2", "1", "0"]  # breaker, total, completed, failed…
 
 
 def test_validation_health_validates_a_pasted_config(admin_client_, workspace):

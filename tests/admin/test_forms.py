@@ -461,3 +461,68 @@ def test_generation_detail_save_changes_nothing(panel, completed):
     assert {k: v for k, v in after.items() if k != "updated_at"} == {
         k: v for k, v in before.items() if k != "updated_at"
     }
+
+
+# --- The circuit breaker: the dashboard's button and the providers list's action -------
+
+PROVIDERS = reverse("admin:genpipe_providers")
+
+
+def _open_breaker(provider: Provider) -> None:
+    from django.utils import timezone
+
+    from generations.services.breaker import breaker_record
+
+    for _ in range(5):
+        breaker_record(
+            provider=provider,
+            succeeded=False,
+            provider_fault=True,
+            probe=False,
+            now=timezone.now(),
+        )
+
+
+def test_the_dashboard_button_closes_an_open_breaker(panel, sandbox):
+    from generations.models import ProviderBreaker
+
+    _open_breaker(sandbox)
+    page = panel.get(PROVIDERS)
+    html = page.content.decode()
+    assert "Circuit breaker: <strong>open</strong>" in html
+    assert "circuit open: 5 consecutive failures" in html
+    done = submit(panel, page, containing="Close the breaker now")
+    assert ("success", "Closed the circuit breaker of sandbox.") in messages_of(done)
+    assert ProviderBreaker.objects.get(provider=sandbox).state == "closed"
+    after = done.content.decode()
+    assert "Circuit breaker: <strong>closed</strong>" in after
+    assert "Close the breaker now" not in after
+    assert (
+        panel.get(reverse("admin:generations_provider_reset_breaker", args=["sandbox"])).status_code
+        == 405
+    )
+
+
+def test_the_providers_list_action_closes_the_selected_breakers(panel, sandbox):
+    from generations.models import ProviderBreaker
+
+    changelist = reverse("admin:generations_provider_changelist")
+    _open_breaker(sandbox)
+    assert "open until" in panel.get(changelist).content.decode()
+    done = submit(
+        panel,
+        changelist,
+        containing="action",
+        action="reset_breakers",
+        _selected_action=["sandbox"],
+    )
+    assert ("success", "Closed the circuit breaker of sandbox.") in messages_of(done)
+    assert ProviderBreaker.objects.get(provider=sandbox).state == "closed"
+    again = submit(
+        panel,
+        changelist,
+        containing="action",
+        action="reset_breakers",
+        _selected_action=["sandbox"],
+    )
+    assert ("info", "Every selected breaker was already closed.") in messages_of(again)

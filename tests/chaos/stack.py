@@ -81,7 +81,7 @@ def children_of(pid: int) -> list[int]:
     return out
 
 
-def tail(path: Path, lines: int = 60) -> str:
+def tail(path: Path, lines: int = 400) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
@@ -324,6 +324,10 @@ class Stack:
         self.redis.process.stop()
         if self.postgres.data.exists():
             self.postgres.stop("immediate")
+        keep = os.environ.get("GENPIPE_CHAOS_KEEP_LOGS")  # a folder: the logs are copied there
+        if keep:
+            for log in self.dir.glob("*.log"):
+                shutil.copy(log, Path(keep) / log.name)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def restore(self) -> None:
