@@ -267,6 +267,11 @@ TELEMETRY_HEALTH: dict[str, float] = {}
 # Longest countdown a task is re-scheduled with: scheduled_at waits are chained below the
 # visibility timeout so a delayed message is never redelivered early.
 GENERATION_MAX_COUNTDOWN_S = 300
+# Features above the domain plug into the create flow and the status changes by dotted path
+# (generations.hooks): a guard may refuse a create, listeners hear of changes and reuses.
+GENPIPE_CREATE_GUARDS: list[str] = []
+GENPIPE_TRANSITION_LISTENERS: list[str] = []
+GENPIPE_REUSE_LISTENERS: list[str] = []
 
 # --- Auth, API ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -25,6 +25,7 @@ from telemetry.buckets import BucketWrite, bucket_add, bucket_merge
 from telemetry.validation import validation_outcome_write
 
 from ..errors import InvalidTransition
+from ..hooks import StatusChange, create_guards, generation_reused, status_changed
 from ..models import Generation, GenerationEvent, Provider, Status, Workspace
 from ..operations import operation_for
 from ..provider_cache import provider_cached
@@ -195,7 +196,7 @@ def _insert(request: _Create) -> Generation:
     prepared, user = request.prepared, request.user
     data, config = prepared.data, prepared.data["config"]
     assert prepared.provider is not None
-    generation = Generation.objects.create(
+    generation = Generation(
         workspace=request.workspace,
         created_by_id=user.pk if user is not None and user.is_authenticated else None,
         operation_type=prepared.operation_type,
@@ -218,7 +219,10 @@ def _insert(request: _Create) -> Generation:
         retry_count=request.retry_count,
         enqueued_at=timezone.now(),  # the task is published when this transaction commits
     )
-    GenerationEvent.objects.create(
+    for guard in create_guards():  # budgets and the like may refuse (nothing written yet)
+        guard(generation, prepared)
+    generation.save(force_insert=True)
+    event = GenerationEvent.objects.create(
         generation=generation,
         from_status="",
         to_status=Status.PENDING,
@@ -226,6 +230,18 @@ def _insert(request: _Create) -> Generation:
         actor=_actor(user),
         at=request.now,
     )
+    change = StatusChange(
+        event_id=event.id,
+        generation_id=generation.id,
+        workspace_id=generation.workspace_id,
+        provider_id=generation.provider_id,
+        operation_type=generation.operation_type,
+        from_status="",
+        to_status=Status.PENDING,
+        reason=event.reason,
+        at=request.now,
+    )
+    transaction.on_commit(lambda: status_changed(change), robust=True)
     generation_enqueue(
         generation_id=str(generation.id),
         priority=generation.priority,
@@ -264,7 +280,9 @@ def generation_create(
     (``services.invalidation``) is returned (``dedup``), then
     the strategy's cache slot is consulted (``cache``). Concurrent identical requests are
     serialized on their slot, so they coalesce onto one row. A new row is ``pending``, has
-    its first event, claims the slot and is enqueued after commit.
+    its first event, claims the slot and is enqueued after commit; ``GENPIPE_CREATE_GUARDS``
+    may refuse it first, and the transition and reuse listeners are told
+    (``generations.hooks``).
     Raises ``ValidationFailed`` (400) with every broken rule.
     """
     now = now or timezone.now()
@@ -282,6 +300,8 @@ def generation_create(
             stats.append(cache_stats_write(outcome=outcome.reused or "miss", now=now))
     finally:  # outside the transaction: the slot lock is never held for statistics
         bucket_add(*bucket_merge(stats))
+    if outcome.reused is not None:
+        generation_reused(outcome.generation, outcome.reused)
     return outcome
 
 

@@ -21,6 +21,7 @@ from caching.services import cache_slot_release
 from telemetry.recording import telemetry_record_terminal
 
 from ..errors import GenerationNotFound, InvalidTransition
+from ..hooks import StatusChange, status_changed
 from ..models import TERMINAL_STATUSES, Generation, GenerationEvent, Status
 
 ALLOWED: Mapping[str, frozenset[str]] = {
@@ -94,7 +95,7 @@ def generation_transition(
         if changed != 1:
             latest = Generation.objects.filter(id=generation_id).values_list("status", flat=True)
             raise InvalidTransition(generation_id, latest.first(), to_status)
-        GenerationEvent.objects.create(
+        event = GenerationEvent.objects.create(
             generation_id=generation_id,
             from_status=current,
             to_status=to_status,
@@ -102,6 +103,18 @@ def generation_transition(
             actor=actor[:150],
             at=now,
         )
+        change = StatusChange(
+            event_id=event.id,
+            generation_id=uuid.UUID(str(generation_id)),
+            workspace_id=row["workspace_id"],
+            provider_id=row["provider_id"],
+            operation_type=row["operation_type"],
+            from_status=current,
+            to_status=to_status,
+            reason=event.reason,
+            at=now,
+        )
+        transaction.on_commit(lambda: status_changed(change), robust=True)
         if to_status in RELEASES_SLOT and row["cache_key"]:
             workspace_id, key = row["workspace_id"], row["cache_key"]
             transaction.on_commit(

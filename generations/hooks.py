@@ -1,0 +1,83 @@
+"""Extension points: features built on the domain plug in here, named in settings.
+
+Budgets, the event feed and experiments sit above ``generations`` in the layers: they
+import it, never the reverse. They take part in its flow through three lists of dotted
+paths (like Django's middleware), imported once:
+
+- ``GENPIPE_CREATE_GUARDS``: ``guard(generation, prepared)`` runs inside the create
+  transaction, before the generation is inserted and before its cache slot is taken; it
+  may change the unsaved generation's fields or raise an ``ApiError`` to refuse the
+  create (nothing is written then). A guard that needs to undo outside work when the
+  transaction rolls back registers that itself (``transaction.on_commit`` runs only on
+  commit).
+- ``GENPIPE_TRANSITION_LISTENERS``: ``listener(change)`` runs after the transaction that
+  recorded a status change commits (the creation as ``'' → pending`` included), with a
+  ``StatusChange``. A listener that raises is logged; it never fails the transition.
+- ``GENPIPE_REUSE_LISTENERS``: ``listener(generation, reason)`` runs when a create is
+  answered with an existing generation (``reason``: ``cache``, ``dedup``,
+  ``idempotency``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger("genpipe.hooks")
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One recorded status change (a ``GenerationEvent`` row), as listeners get it."""
+
+    event_id: int
+    generation_id: uuid.UUID
+    workspace_id: int
+    provider_id: str
+    operation_type: str
+    from_status: str
+    to_status: str
+    reason: str
+    at: datetime
+
+
+@cache
+def _load(setting: str) -> tuple[Callable[..., Any], ...]:
+    return tuple(import_string(path) for path in getattr(settings, setting, ()) or ())
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **_: Any) -> None:
+    if setting.startswith("GENPIPE_") and setting.endswith(("_GUARDS", "_LISTENERS")):
+        _load.cache_clear()
+
+
+def create_guards() -> tuple[Callable[..., Any], ...]:
+    return _load("GENPIPE_CREATE_GUARDS")
+
+
+def status_changed(change: StatusChange) -> None:
+    """Tell every transition listener (call after commit)."""
+    for listener in _load("GENPIPE_TRANSITION_LISTENERS"):
+        try:
+            listener(change)
+        except Exception:
+            logger.exception("transition listener %s failed", getattr(listener, "__name__", ""))
+
+
+def generation_reused(generation: Any, reason: str) -> None:
+    for listener in _load("GENPIPE_REUSE_LISTENERS"):
+        try:
+            listener(generation, reason)
+        except Exception:
+            logger.exception("reuse listener %s failed", getattr(listener, "__name__", ""))
