@@ -20,7 +20,7 @@ to that database, so ``telemetry.store.telemetry_client()`` is the product's own
 3. Percentile reads at each ``--sizes`` sample count: the latency sorted set of provider
    ``bench<size>`` (``generation:agg:provider:bench1M:latencies`` for 1,000,000) and its
    ``:at`` companion are filled by a Lua script in small chunks, with the provider's
-   counters, 84 buckets and 5 error types; then ``telemetry.selectors.telemetry_stats``
+   counters, 84 buckets and 5 error types; then ``generations.figures.telemetry_stats``
    (the full read), the percentile script alone and the counters + buckets pipeline alone
    are timed ``--reps`` times each, interleaved, and every answer is checked against
    ``telemetry.percentiles.percentile`` of the same values.
@@ -477,9 +477,10 @@ def fill_latencies(raw: Any, lat_key: str, at_key: str, n: int, now_s: int) -> f
 def bench_read(client: Any, raw: Any, n: int, reps: int) -> tuple[dict[str, Any], list[str]]:
     from django.utils import timezone
 
+    from generations.figures import telemetry_stats
     from telemetry import keys
+    from telemetry.aggregates import _PERCENTILE_LUA, TOP_ERRORS
     from telemetry.percentiles import PERCENTILES, percentile
-    from telemetry.selectors import _PERCENTILE_LUA, TOP_ERRORS, telemetry_stats
     from telemetry.store import run_script
 
     problems: list[str] = []

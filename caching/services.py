@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from genpipe_site.errors import ServiceUnavailable
+from core.errors import ServiceUnavailable
 
 from .keys import slot_storage_key, ttl_seconds
 

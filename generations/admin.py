@@ -24,7 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from caching.services import CacheUnreachable, cache_slot_get
-from genpipe_site.errors import ApiError
+from core.errors import ApiError
 
 from .errors import InvalidTransition
 from .models import (

@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from genpipe_site.errors import ValidationFailed
-from genpipe_site.throttling import ScopedRateThrottle, UserRateThrottle
+from core.errors import ValidationFailed
+from core.throttling import ScopedRateThrottle, UserRateThrottle
 
 from .errors import LegacyPayloadRejected
 from .filters import GenerationFilter

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genpipe_site.errors import ApiError, Conflict, NotFound
+from core.errors import ApiError, Conflict, NotFound
 
 
 class InvalidTransition(Conflict):

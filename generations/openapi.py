@@ -7,7 +7,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiExample
 
-from genpipe_site.schema import error_responses
+from core.schema import error_responses
 
 # Error statuses per kind of endpoint (the envelope is documented once, as ErrorEnvelope).
 CREATE_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)

@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
-from genpipe_site.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from .filters import as_utc
 

@@ -1,5 +1,5 @@
 """JSON parser that refuses bodies nested deeper than the API ever needs, and values no
-endpoint accepts (NUL, lone surrogates, non-finite numbers: see ``genpipe_site.inputs``)."""
+endpoint accepts (NUL, lone surrogates, non-finite numbers: see ``core.inputs``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from genpipe_site.inputs import json_value_check
+from core.inputs import json_value_check
 
 MAX_DEPTH = 12
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from genpipe_site.errors import ApiError, ValidationFailed
+from core.errors import ApiError, ValidationFailed
 
 from .errors import GenerationNotFound, WorkspaceNotFound
 from .models import Generation, Workspace

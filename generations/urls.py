@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis
+from . import apis, apis_cache, apis_telemetry
 
 app_name = "generations"
 
@@ -24,4 +24,22 @@ urlpatterns = [
         name="cancel",
     ),
     path("generations/<uuid:generation_id>/retry", apis.GenerationRetryApi.as_view(), name="retry"),
+    # Staff only: figures across every workspace, and cache slots.
+    path(
+        "generations/telemetry/providers",
+        apis_telemetry.ProviderTelemetryListApi.as_view(),
+        name="telemetry-providers",
+    ),
+    path(
+        "generations/telemetry/providers/<slug:provider_id>",
+        apis_telemetry.ProviderTelemetryDetailApi.as_view(),
+        name="telemetry-provider",
+    ),
+    path(
+        "generations/telemetry/operations/<slug:operation_type>",
+        apis_telemetry.OperationTelemetryApi.as_view(),
+        name="telemetry-operation",
+    ),
+    path("generations/cache/stats", apis_cache.CacheStatsApi.as_view(), name="cache-stats"),
+    path("generations/cache/slots", apis_cache.CacheSlotApi.as_view(), name="cache-slots"),
 ]

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from rest_framework import serializers as drf
 
-from genpipe_site.errors import flatten_drf_errors
+from core.errors import flatten_drf_errors
 
 from .models import Workspace
 from .serializers import GenerationCreateSerializer, snake_case_keys

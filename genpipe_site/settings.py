@@ -15,8 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from genpipe_site.database import postgres_timeout_options
-from genpipe_site.outages import redis_connection_class
+from core.database import postgres_timeout_options
+from core.outages import redis_connection_class
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,15 +65,15 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / ReDoc served from our static files
-    "genpipe_site.apps.GenpipeSiteConfig",
+    "core.apps.CoreConfig",
     "generations",
     "telemetry",
     "caching",
 ]
 
 MIDDLEWARE = [
-    "genpipe_site.logs.RequestIdMiddleware",  # first: every later log line has the id
-    "genpipe_site.middleware.BadInputMiddleware",  # NUL in a query string or header: 400
+    "core.logs.RequestIdMiddleware",  # first: every later log line has the id
+    "core.middleware.BadInputMiddleware",  # NUL in a query string or header: 400
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, dev panel, API docs) straight from the web process, before the
     # session and auth work a static request does not need.
@@ -154,7 +154,7 @@ if REDIS_URL:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
                 "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
-                # Reports outages once (genpipe_site.outages); redis-py's pool does not retry.
+                # Reports outages once (core.outages); redis-py's pool does not retry.
                 "CONNECTION_POOL_KWARGS": {"connection_class": redis_connection_class(REDIS_URL)},
                 # A Redis outage is a cache miss, never a failed request.
                 "IGNORE_EXCEPTIONS": True,
@@ -229,7 +229,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The worker reconnects to a lost broker for as long as it takes (Celery's default gives up,
 # and exits, after 100 tries). Tasks running when the connection drops keep running: their
 # provider call is paid for; an ack that cannot reach the broker any more is logged, not
-# fatal (genpipe_site.celery.BrokerSafeRequest), and a redelivered copy meets the task's
+# fatal (genpipe_site.broker), and a redelivered copy meets the task's
 # status guard.
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
@@ -291,14 +291,14 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "genpipe_site.throttling.UserRateThrottle",
-        "genpipe_site.throttling.ScopedRateThrottle",
+        "core.throttling.UserRateThrottle",
+        "core.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("GENPIPE_THROTTLE_USER", "6000/min"),
         "generation_create": os.environ.get("GENPIPE_THROTTLE_CREATE", "1200/min"),
     },
-    "EXCEPTION_HANDLER": "genpipe_site.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -366,7 +366,7 @@ if PRODUCTION:
 # --- Logging ------------------------------------------------------------------------------
 # JSON lines in production (or GENPIPE_LOG_FORMAT=json), plain text in development. Every
 # line carries request_id / task_id / generation_id when known; credentials are masked
-# (genpipe_site.logs). Django's own loggers go through the same handler.
+# (core.logs). Django's own loggers go through the same handler.
 GENPIPE_LOG_FORMAT = os.environ.get("GENPIPE_LOG_FORMAT", "json" if PRODUCTION else "plain")
 if GENPIPE_LOG_FORMAT not in {"json", "plain"}:
     raise ImproperlyConfigured("GENPIPE_LOG_FORMAT must be 'json' or 'plain'")
@@ -374,13 +374,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "context": {"()": "genpipe_site.logs.ContextFilter"},
-        "redact": {"()": "genpipe_site.logs.RedactFilter"},
-        "redis_outages": {"()": "genpipe_site.outages.DropRedisOutages"},
+        "context": {"()": "core.logs.ContextFilter"},
+        "redact": {"()": "core.logs.RedactFilter"},
+        "redis_outages": {"()": "core.outages.DropRedisOutages"},
     },
     "formatters": {
-        "plain": {"()": "genpipe_site.logs.PlainFormatter"},
-        "json": {"()": "genpipe_site.logs.JsonFormatter"},
+        "plain": {"()": "core.logs.PlainFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {

@@ -15,11 +15,11 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from core.inputs import json_value_check
+from generations.figures import operation_report, provider_report_all, telemetry_series
 from generations.models import OperationType, Workspace
-from genpipe_site.inputs import json_value_check
 
 from .charts import grouped_bars, stacked_columns
-from .selectors import operation_report, provider_report_all, telemetry_series
 from .validation import validation_outcomes
 
 

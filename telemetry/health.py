@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 DEFAULTS: dict[str, float] = {
     "min_samples": 10,
@@ -31,6 +31,25 @@ DEFAULTS: dict[str, float] = {
     "down_consecutive_failures": 5,
     "latency_objective_ms": 30_000,
 }
+
+
+class BreakerFigures(Protocol):
+    """What health needs of a provider's circuit breaker (its state and window figures)."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def consecutive_failures(self) -> int: ...
+    @property
+    def window_calls(self) -> int: ...
+    @property
+    def window_failures(self) -> int: ...
+    @property
+    def window_s(self) -> int: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)

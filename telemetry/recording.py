@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from genpipe_site.redaction import redact
+from core.redaction import redact
 
 from . import keys
 from .store import count_failure, run_script, telemetry_client

@@ -3,7 +3,7 @@
 ``None`` when no ``REDIS_URL`` is configured: recording is skipped and every figure is
 computed from the database. The client fails within ``REDIS_SOCKET_TIMEOUT`` (connect and
 each reply) and never retries; an unreachable Redis is reported once per outage by
-``genpipe_site.outages``.
+``core.outages``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from genpipe_site.outages import is_redis_outage, redis_client
+from core.outages import is_redis_outage, redis_client
 
 logger = logging.getLogger("genpipe.telemetry")
 

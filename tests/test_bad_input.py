@@ -513,7 +513,7 @@ def test_any_json_in_the_free_form_maps_is_never_a_server_error(api, url):
 def test_a_value_the_database_refuses_is_400_invalid_value_not_503(db, caplog):
     from django.db import DataError, transaction
 
-    from genpipe_site.errors import api_exception_handler
+    from core.errors import api_exception_handler
 
     with pytest.raises(DataError) as refused, transaction.atomic():
         Generation.objects.filter(name="a\x00b").exists()

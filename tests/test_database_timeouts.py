@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
+from core.outages import outage_failures, outages_reset
 from generations.models import Generation
-from genpipe_site.outages import outage_failures, outages_reset
 from tests.builders import create_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -9,8 +9,8 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 
-from genpipe_site import health
-from genpipe_site.throttling import UserRateThrottle
+from core import health
+from core.throttling import UserRateThrottle
 
 
 @pytest.fixture

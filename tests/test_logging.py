@@ -14,10 +14,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from generations.services.processing import ProcessOutcome
-from generations.tasks import process_generation
-from genpipe_site import logs
-from genpipe_site.logs import (
+from core import logs
+from core.logs import (
     ContextFilter,
     JsonFormatter,
     PlainFormatter,
@@ -26,9 +24,11 @@ from genpipe_site.logs import (
     request_id_var,
     task_id_var,
 )
+from generations.services.processing import ProcessOutcome
+from generations.tasks import process_generation
 from tests.builders import create_body
 
-ROOT = logs.__file__.rsplit("/genpipe_site/", 1)[0]
+ROOT = logs.__file__.rsplit("/core/", 1)[0]
 
 
 def _watch(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import redis
 
-from genpipe_site import outages
-from genpipe_site.outages import outage_failures, outages_reset, redis_client
+from core import outages
+from core.outages import outage_failures, outages_reset, redis_client
 from tests.e2e.test_hung_dependencies import PrivateRedis, free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from genpipe_site import logs
-from genpipe_site.redaction import env_secret_values, redact, secret_register
+from core import logs
+from core.redaction import env_secret_values, redact, secret_register
 
 SK_KEY = "sk-genpipeFAKE0123456789abcdefSECRET"
 PLAIN_KEY = "plain-secret-value-7f3a9b2c"

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from genpipe_site.migration_operations import AddIndexOnline
+from core.migration_operations import AddIndexOnline
 
 
 class Migration(migrations.Migration):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from genpipe_site.redaction import redact
+from core.redaction import redact
 
 MAX_MESSAGE_CHARS = 2000  # what a generation and an attempt row keep of a message
 # Permanent failures that are still the provider's fault (its answer, not our request).
@@ -18,7 +18,7 @@ class ProviderError(Exception):
 
     ``retry_after`` carries the provider's ``Retry-After`` (seconds) when it sent one.
     The message is stored and shown to workspace members, so it is redacted here
-    (``genpipe_site.redaction.redact``, plus the ``secrets`` passed in, e.g. the provider's
+    (``core.redaction.redact``, plus the ``secrets`` passed in, e.g. the provider's
     credential): no adapter can forget to.
     """
 

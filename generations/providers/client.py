@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 import requests
 from requests.adapters import HTTPAdapter
 
-from genpipe_site.redaction import redact, secret_register
+from core.redaction import redact, secret_register
 
 from .base import ProviderConfig, ProviderPermanentError, ProviderTransientError
 
@@ -80,7 +80,7 @@ class ProviderClient:
 
     def redact(self, text: str) -> str:
         """Provider-supplied ``text`` fit to store and show: this provider's credential and
-        anything key-shaped masked (``genpipe_site.redaction.redact``), then cut to
+        anything key-shaped masked (``core.redaction.redact``), then cut to
         ``MAX_ERROR_CHARS``."""
         return redact(text, secrets=(self._credential(),), limit=MAX_ERROR_CHARS)
 

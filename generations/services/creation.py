@@ -20,7 +20,7 @@ from caching.services import (
     cache_slot_set,
 )
 from caching.stats import cache_stats_write
-from genpipe_site.errors import ValidationFailed
+from core.errors import ValidationFailed
 from telemetry.buckets import BucketWrite, bucket_add, bucket_merge
 from telemetry.validation import validation_outcome_write
 

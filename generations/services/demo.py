@@ -39,7 +39,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from genpipe_site.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from ..models import (
     ContentRating,

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from genpipe_site.outages import outage_fail_fast, outage_failure, outage_success
+from core.outages import outage_fail_fast, outage_failure, outage_success
 
 from .waits import ProcessOutcome, Step
 

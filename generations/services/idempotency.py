@@ -19,7 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from genpipe_site.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from ..errors import IdempotencyInProgress, IdempotencyKeyReused
 from ..models import Generation, IdempotencyRecord, Workspace

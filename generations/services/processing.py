@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from genpipe_site.redaction import redact
+from core.redaction import redact
 from telemetry.recording import telemetry_record_attempt
 
 from ..errors import InvalidTransition

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from genpipe_site.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from ..models import PromptFamily, PromptVersion, Workspace
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from genpipe_site.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from ..models import OperationType, Provider
 from ..operations import PROMPT_REQUIRED, USUAL_PURPOSES, operation_for

@@ -46,7 +46,7 @@ print(json.dumps(ids))
 STATE = """
 import json
 from generations.models import Generation, Provider
-from telemetry.selectors import provider_report
+from generations.figures import provider_report
 report = provider_report(Provider.objects.get(id="sandbox"))
 rows = dict(Generation.objects.filter(id__in=%s).values_list("id", "status"))
 print(json.dumps({"breaker": report["breaker"]["state"], "health": report["health"]["state"],

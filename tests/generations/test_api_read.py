@@ -251,11 +251,11 @@ def test_oversized_body_is_400(api):
 
 
 def test_throttled_is_429_with_retry_after(api, monkeypatch):
-    from genpipe_site.throttling import ScopedRateThrottle
+    from core.throttling import ScopedRateThrottle
 
     rates = {**ScopedRateThrottle.THROTTLE_RATES, "generation_create": "2/min"}
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
-    monkeypatch.setattr("genpipe_site.throttling._now", lambda: 1_800_000_030.0)
+    monkeypatch.setattr("core.throttling._now", lambda: 1_800_000_030.0)
     for _ in range(2):
         assert (
             api.post(URL, create_body(config={"strategy": "always"}), format="json").status_code

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from generations.figures import provider_report
 from generations.models import Generation, Provider, ProviderAttempt, ProviderBreaker
 from generations.services.breaker import (
     breaker_admit,
@@ -16,7 +17,6 @@ from generations.services.breaker import (
     breaker_view,
 )
 from generations.services.processing import generation_process
-from telemetry.selectors import provider_report
 from tests.builders import create_body
 
 URL = "/api/v1/generations"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from core.errors import ApiError
 from generations.models import Generation
-from genpipe_site.errors import ApiError
 from tests.builders import create_body
 
 URL = "/api/v1/generations"

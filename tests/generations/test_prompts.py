@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import ValidationFailed
 from generations.models import PromptFamily, PromptVersion
 from generations.services.prompts import prompt_render
-from genpipe_site.errors import ValidationFailed
 from tests.builders import create_body
 
 URL = "/api/v1/generations"

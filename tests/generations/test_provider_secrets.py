@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.logs import ContextFilter, JsonFormatter, RedactFilter
 from generations.models import (
     Generation,
     GenerationEvent,
@@ -29,7 +30,6 @@ from generations.models import (
 )
 from generations.providers.base import ProviderConfig, ProviderPermanentError
 from generations.providers.client import ProviderClient
-from genpipe_site.logs import ContextFilter, JsonFormatter, RedactFilter
 from telemetry import keys as telemetry_keys
 from telemetry.recording import telemetry_record_attempt
 from tests.builders import create_body

@@ -12,9 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from generations.management.commands.provider_health import COLUMNS
 from generations.models import Generation, Provider, ProviderAttempt
 from generations.services.breaker import breaker_record
-from telemetry.management.commands.provider_health import COLUMNS
 from telemetry.recording import telemetry_record_attempt
 from tests.builders import create_body
 from tests.embedded import embedded_site

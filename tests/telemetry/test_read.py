@@ -9,10 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from generations.figures import telemetry_stats
 from generations.models import Generation
 from generations.services.lifecycle import generation_transition
 from telemetry.recording import telemetry_record_attempt, telemetry_record_terminal
-from telemetry.selectors import telemetry_stats
 from tests.builders import create_body
 
 URL = "/api/v1/generations"
@@ -254,8 +254,8 @@ def test_cache_and_validation_stats_are_kept_without_redis(staff_api, api, setti
 def test_breaker_health_state_from_either_source(
     api, sandbox, settings, django_capture_on_commit_callbacks, source
 ):
+    from generations.figures import provider_report
     from generations.models import Provider
-    from telemetry.selectors import provider_report
 
     def health() -> tuple[str, str]:
         report = provider_report(Provider.objects.get(id="sandbox"))

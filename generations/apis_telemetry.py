@@ -9,10 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from generations.models import OperationType, Provider
-from genpipe_site.errors import NotFound
+from core.errors import NotFound
 
-from .selectors import operation_report, provider_report, provider_report_all
+from .figures import operation_report, provider_report, provider_report_all
+from .models import OperationType, Provider
 
 
 class ProviderTelemetryListApi(APIView):

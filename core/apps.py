@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.apps import AppConfig
 
 
-class GenpipeSiteConfig(AppConfig):
-    name = "genpipe_site"
-    verbose_name = "genpipe site"
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = "genpipe core"
 
     def ready(self) -> None:
         from django.db.backends.signals import connection_created

@@ -10,12 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from generations.errors import WorkspaceNotFound
-from generations.models import Workspace
-from generations.services.invalidation import generation_slot_invalidate
-from genpipe_site.schema import error_responses
+from caching.stats import cache_stats
+from core.schema import error_responses
 
-from .stats import cache_stats
+from .errors import WorkspaceNotFound
+from .models import Workspace
+from .services.invalidation import generation_slot_invalidate
 
 
 class CacheStatsApi(APIView):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from telemetry.rebuild import telemetry_rebuild
+from generations.services.telemetry_rebuild import telemetry_rebuild
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """OpenAPI pieces shared by every app: the error envelope as a schema component.
 
-``ErrorEnvelope`` documents the one error shape ``genpipe_site.errors`` produces;
+``ErrorEnvelope`` documents the one error shape ``core.errors`` produces;
 ``error_responses(400, 404, …)`` gives the ``responses`` entries an endpoint declares.
 """
 

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from generations.models import Generation, ProviderAttempt, Status
+from telemetry.recording import telemetry_record_attempt, telemetry_record_terminal
+from telemetry.store import telemetry_client
 
-from .recording import telemetry_record_attempt, telemetry_record_terminal
-from .store import telemetry_client
+from ..models import Generation, ProviderAttempt, Status
 
 PATTERNS = ("generation:agg:*", "generation:errors:*")
 

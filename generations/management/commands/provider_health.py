@@ -12,9 +12,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from generations.figures import provider_report_all
 from generations.models import Provider
 from generations.services.breaker import breaker_reset
-from telemetry.selectors import provider_report_all
 
 DOWN_EXIT_CODE = 2
 COLUMNS = (

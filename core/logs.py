@@ -6,7 +6,7 @@
   in context variables; ``ContextFilter`` copies them onto every record.
 - Format: ``PlainFormatter`` for development, ``JsonFormatter`` (one object per line) for
   production; ``settings.LOGGING`` picks one from ``GENPIPE_LOG_FORMAT`` / ``GENPIPE_ENV``.
-- Secrets: ``RedactFilter`` runs ``genpipe_site.redaction.redact`` (the same masking as
+- Secrets: ``RedactFilter`` runs ``core.redaction.redact`` (the same masking as
   stored provider errors: ``Authorization`` values, ``Token``/``Bearer``/``Basic``
   credentials, ``password=``/``api_key=``/``secret=``/``token=`` values, passwords in URLs,
   ``sk-…`` keys, the values of secret-looking environment variables and every credential
@@ -163,7 +163,7 @@ class ContextFilter(logging.Filter):
         return True
 
 
-# One redaction for logs and stored provider errors (``genpipe_site.redaction``).
+# One redaction for logs and stored provider errors (``core.redaction``).
 _secret_values = env_secret_values  # the cached env lookup (tests clear it)
 
 
