@@ -7,4 +7,6 @@ class GenerationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import provider_cache  # noqa: F401  (connects its signal receivers)
+        # The provider cache connects its signal receivers; the tasks register with Celery
+        # in every process, so services can publish them by name (services.dispatch).
+        from . import provider_cache, tasks  # noqa: F401

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import kombu.exceptions
 import redis
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +22,16 @@ logger = logging.getLogger("genpipe.dispatch")
 
 # The broker unreachable, hung or refusing (Celery re-raises transport errors as kombu's).
 BROKER_ERRORS = (kombu.exceptions.OperationalError, redis.RedisError, OSError)
+
+
+# Tasks by their registered names: services never import the tasks that call them.
+PROCESS = "generations.process_generation"
+POLL = "generations.poll_generation"
+CANCEL = "generations.cancel_provider_job"
+
+
+def _task(name: str) -> Any:
+    return current_app.tasks[name]
 
 
 def _countdown(scheduled_at: datetime | None, now: datetime) -> float | None:
@@ -61,7 +73,7 @@ def generation_enqueue(
     the row stays ``pending`` and the sweeper re-enqueues it. Redelivery is harmless
     because the task claims the row with a conditional ``pending → processing`` transition.
     """
-    from ..tasks import process_generation  # tasks import services; resolve at call time
+    process_generation = _task(PROCESS)
 
     def publish() -> None:
         countdown = _countdown(scheduled_at, timezone.now())
@@ -85,7 +97,7 @@ def generation_follow_up(
     A failed publish is logged, not raised: the generation's ``deadline_at`` (or, when
     pending, its ``enqueued_at``) lets the sweeper recover it later.
     """
-    from ..tasks import poll_generation, process_generation
+    process_generation, poll_generation = _task(PROCESS), _task(POLL)
 
     if outcome.delay_s is None:
         return
@@ -118,7 +130,7 @@ def generation_follow_up(
 
 def generation_provider_cancel_enqueue(*, generation_id: str) -> None:
     """After commit, ask a worker to cancel the generation's job at its provider."""
-    from ..tasks import cancel_provider_job
+    cancel_provider_job = _task(CANCEL)
 
     def publish() -> None:
         _publish(
