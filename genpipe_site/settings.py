@@ -33,6 +33,11 @@ def env_float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
 GENPIPE_ENV = os.environ.get("GENPIPE_ENV", "development")
 PRODUCTION = GENPIPE_ENV == "production"
 VAR_DIR = Path(os.environ.get("GENPIPE_VAR_DIR", BASE_DIR / "var")).resolve()
@@ -106,16 +111,12 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-DATABASE_STATEMENT_TIMEOUT_MS = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "5000"))
-DATABASE_LOCK_TIMEOUT_MS = int(os.environ.get("DATABASE_LOCK_TIMEOUT_MS", "0"))
-DATABASE_MIGRATE_STATEMENT_TIMEOUT_MS = int(
-    os.environ.get("DATABASE_MIGRATE_STATEMENT_TIMEOUT_MS", "0")
-)
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
+DATABASE_LOCK_TIMEOUT_MS = env_int("DATABASE_LOCK_TIMEOUT_MS", 0)
+DATABASE_MIGRATE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_MIGRATE_STATEMENT_TIMEOUT_MS", 0)
 if DATABASE_URL:
     DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60"))
-        )
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
     }
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -123,13 +124,13 @@ if DATABASE_URL:
         # dead server host is noticed (manage.py migrate lifts the statement timeout).
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             postgres_timeout_options(
-                connect_timeout_s=int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")),
+                connect_timeout_s=env_int("DATABASE_CONNECT_TIMEOUT", 5),
                 statement_timeout_ms=DATABASE_STATEMENT_TIMEOUT_MS,
                 lock_timeout_ms=DATABASE_LOCK_TIMEOUT_MS,
             )
         )
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # VAR_DIR and the broker's folders are created when the apps are ready (core.apps).
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -182,13 +183,11 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesys
 PROVIDER_DEFAULT_READ_TIMEOUT_S = env_float("PROVIDER_DEFAULT_READ_TIMEOUT_S", 120.0)
 CELERY_TASK_SOFT_TIME_LIMIT = int(PROVIDER_DEFAULT_READ_TIMEOUT_S + 30)
 CELERY_TASK_TIME_LIMIT = int(PROVIDER_DEFAULT_READ_TIMEOUT_S + 60)
-CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900"))
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 900)
 BROKER_PUBLISH_TIMEOUT = env_float("BROKER_PUBLISH_TIMEOUT", 0.25)
 BROKER_WORKER_SOCKET_TIMEOUT = env_float("BROKER_WORKER_SOCKET_TIMEOUT", 10.0)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -324,7 +323,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Request bodies are small JSON documents; anything bigger is refused with a 400.
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("GENPIPE_MAX_BODY_BYTES", 256 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("GENPIPE_MAX_BODY_BYTES", 256 * 1024)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -359,7 +358,7 @@ if PRODUCTION:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 

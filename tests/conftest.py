@@ -3,7 +3,6 @@ when the service is not configured, in CI (``CI=true``) a missing service fails 
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Iterator
 from decimal import Decimal
@@ -14,7 +13,6 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from generations.models import OperationType, Provider, Workspace, WorkspaceMembership
-from genpipe_site.celery import app as celery_app
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -49,27 +47,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for marker, available in have.items():
             if marker in item.keywords and not available:
                 item.add_marker(pytest.mark.skip(reason=f"{marker} not configured"))
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _eager_celery() -> Iterator[None]:
-    """In-process tests run tasks inline; tests/e2e start a real worker instead."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _isolated_cache_prefix() -> Iterator[None]:
-    """Each xdist worker gets its own cache key prefix on the shared Redis."""
-    from django.test import override_settings
-
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    caches = copy.deepcopy(settings.CACHES)
-    caches["default"]["KEY_PREFIX"] = f"genpipe-test-{worker}"
-    fast_hashing = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with override_settings(CACHES=caches, PASSWORD_HASHERS=fast_hashing):
-        yield
 
 
 @pytest.fixture(autouse=True)

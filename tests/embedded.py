@@ -40,6 +40,7 @@ def embedded_site(var_dir: Path) -> EmbeddedSite:
     """A migrated embedded default under ``var_dir`` (``migrate`` creates the cache table)."""
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
     env["GENPIPE_VAR_DIR"] = str(var_dir)
+    env["DJANGO_SETTINGS_MODULE"] = "genpipe_site.settings"  # not the test suite's
     site = EmbeddedSite(env)
     result = site.manage("migrate", "-v0")
     assert result.returncode == 0, result.stderr

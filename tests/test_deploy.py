@@ -16,6 +16,7 @@ def _production_env(tmp_path: Path) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_DEBUG"}
+        and k != "DJANGO_SETTINGS_MODULE"
     }
     env.update(
         GENPIPE_ENV="production",

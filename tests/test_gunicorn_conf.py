@@ -36,6 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "GENPIPE_ENV"}
+        and k != "DJANGO_SETTINGS_MODULE"
     }
     env.update(
         DJANGO_DEBUG="0",
