@@ -27,6 +27,7 @@ from .openapi import (
     RETRY_ERRORS,
 )
 from .pagination import GenerationCursorPagination
+from .rendering import generation_json
 from .selectors import generation_get, generation_list, workspace_resolve
 from .serializers import (
     GenerationCreateSerializer,
@@ -67,9 +68,8 @@ def _structured(request: Request) -> dict[str, Any]:
 
 def _render(outcome: CreateOutcome) -> Response:
     generation = outcome.generation
-    generation.reused = outcome.reused  # type: ignore[attr-defined]
     code = status.HTTP_201_CREATED if outcome.reused is None else status.HTTP_200_OK
-    return Response(GenerationSerializer(generation).data, status=code)
+    return Response(generation_json(generation, reused=outcome.reused), status=code)
 
 
 def _create(request: Request, body: dict[str, Any], data: dict[str, Any]) -> Response:
@@ -154,7 +154,7 @@ class GenerationDetailApi(APIView):
     @extend_schema(responses={200: GenerationSerializer, **READ_ERRORS})
     def get(self, request: Request, generation_id: str) -> Response:
         generation = generation_get(user=request.user, generation_id=generation_id)
-        return Response(GenerationSerializer(generation).data)
+        return Response(generation_json(generation))
 
 
 class GenerationCancelApi(APIView):
@@ -163,7 +163,7 @@ class GenerationCancelApi(APIView):
         generation = generation_get(user=request.user, generation_id=generation_id)
         generation_cancel(generation=generation, actor=f"user:{request.user.get_username()}")
         generation.refresh_from_db()
-        return Response(GenerationSerializer(generation).data)
+        return Response(generation_json(generation))
 
 
 class GenerationRetryApi(APIView):

@@ -7,13 +7,13 @@ other live in ``services.validation``. Serializers never write.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
 
 from .models import ContentRating, Generation, Purpose, Strategy
 from .operations import GENERATION_TYPES
+from .rendering import generation_json
 
 MAX_URL = 2048
 MAX_PROMPT = 4096
@@ -310,15 +310,27 @@ class ValidationResultSerializer(serializers.Serializer):
     suggestions = ValidationIssueSerializer(many=True)
 
 
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class GenerationSerializer(serializers.ModelSerializer):
     """The generation as clients see it (read-only)."""
 
     workspace_id = serializers.IntegerField(read_only=True)
     provider_id = serializers.CharField(read_only=True)
-    parent_generation_id = serializers.UUIDField(source="parent_id", read_only=True)
-    prompt_version_id = serializers.UUIDField(read_only=True)
-    reused = serializers.SerializerMethodField()
-    error = serializers.SerializerMethodField()
+    parent_generation_id = serializers.UUIDField(
+        source="parent_id", read_only=True, allow_null=True
+    )
+    prompt_version_id = serializers.UUIDField(read_only=True, allow_null=True)
+    reused = serializers.ChoiceField(
+        choices=["cache", "dedup", "idempotency"],
+        read_only=True,
+        allow_null=True,
+        help_text="Why an existing generation answered: null when this request created it.",
+    )
+    error = ErrorSerializer(read_only=True, allow_null=True)
     attempts = serializers.IntegerField(source="attempt_count", read_only=True)
     failover_from = serializers.CharField(read_only=True, allow_null=True)
     fallback = serializers.JSONField(read_only=True, allow_null=True)
@@ -365,84 +377,7 @@ class GenerationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_reused(self, obj: Generation) -> str | None:
-        return getattr(obj, "reused", None)
-
-    def get_error(self, obj: Generation) -> dict[str, str] | None:
-        if not obj.error_code:
-            return None
-        return {"code": obj.error_code, "message": obj.error_message}
-
     def to_representation(self, instance: Generation) -> dict[str, Any]:
-        """Build the JSON directly: the declared fields above describe it for OpenAPI, but
-        instantiating them per object costs more than the rest of a cache-hit request."""
-        g = instance
-        return {
-            "id": str(g.id),
-            "workspace_id": g.workspace_id,
-            "status": g.status,
-            "operation_type": g.operation_type,
-            "provider_id": g.provider_id,
-            "purpose": g.purpose,
-            "strategy": g.strategy,
-            "name": g.name,
-            "description": g.description,
-            "cache_key": g.cache_key,
-            "reproducible_hash": g.reproducible_hash,
-            "reused": self.get_reused(g),
-            "final_prompt": g.final_prompt,
-            "prompt_version_id": _text(g.prompt_version_id),
-            "template_variables": g.template_variables,
-            "canonical_params": g.canonical_params,
-            "config": g.config,
-            "social_context": g.social_context,
-            "result": g.result,
-            "error": self.get_error(g),
-            "priority": g.priority,
-            "scheduled_at": _iso(g.scheduled_at),
-            "retry_count": g.retry_count,
-            "parent_generation_id": _text(g.parent_id),
-            "tokens_in": g.tokens_in,
-            "tokens_out": g.tokens_out,
-            "cost_usd": f"{g.cost_usd:.6f}",
-            "latency_ms": g.latency_ms,
-            "attempts": g.attempt_count,
-            "failover_from": g.failover_from or None,
-            "fallback": fallback_instruction(g),
-            "created_at": _iso(g.created_at),
-            "started_at": _iso(g.started_at),
-            "completed_at": _iso(g.completed_at),
-            "updated_at": _iso(g.updated_at),
-        }
-
-
-def fallback_instruction(generation: Generation) -> dict[str, Any] | None:
-    """What the client should do instead, once a generation has failed (its node's
-    ``fallback``): ``skip`` the node, show ``default_content`` (with its id), show a
-    ``placeholder``, or nothing more to do after ``retry`` ran out."""
-    if generation.status != "failed":
-        return None
-    node = (generation.config or {}).get("config") or {}
-    fallback = node.get("fallback") if isinstance(node, dict) else None
-    fallback = fallback if isinstance(fallback, dict) else {}
-    out: dict[str, Any] = {"mode": fallback.get("mode") or "skip"}
-    if out["mode"] == "default_content":
-        out["default_content_id"] = fallback.get("default_content_id")
-    if out["mode"] == "placeholder":
-        out["placeholder"] = {
-            "operation_type": generation.operation_type,
-            "reason": generation.error_code,
-        }
-    return out
-
-
-def _iso(value: datetime | None) -> str | None:
-    """DRF's datetime format: ISO 8601, UTC written as ``Z``."""
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+        """The one rendering of a generation (``rendering.generation_json``): the fields
+        above describe it for OpenAPI; ``context["reused"]`` says why it was reused."""
+        return generation_json(instance, reused=self.context.get("reused"))
