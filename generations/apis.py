@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -38,16 +37,10 @@ from .serializers import (
     ValidationResultSerializer,
     snake_case_keys,
 )
-from .services.creation import (
-    CreateOutcome,
-    generation_create,
-    generation_retry,
-    request_prepare,
-    validation_record,
-)
-from .services.idempotency import generation_create_idempotent
+from .services.creation import CreateOutcome, generation_retry
 from .services.lifecycle import generation_cancel
 from .services.social import social_map
+from .services.submission import generation_submit, generation_validate, simple_request_shape
 
 LEGACY_KEYS = {"prompt", "quality", "duration"}
 
@@ -74,16 +67,14 @@ def _render(outcome: CreateOutcome) -> Response:
 
 def _create(request: Request, body: dict[str, Any], data: dict[str, Any]) -> Response:
     workspace = workspace_resolve(user=request.user, workspace_id=data.get("workspace_id"))
-
-    def create() -> CreateOutcome:
-        return generation_create(workspace=workspace, user=request.user, data=data)
-
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return _render(create())
-    return _render(
-        generation_create_idempotent(workspace=workspace, key=key, body=body, create=create)
+    outcome = generation_submit(
+        workspace=workspace,
+        user=request.user,
+        data=data,
+        body=body,
+        idempotency_key=request.headers.get("Idempotency-Key"),
     )
+    return _render(outcome)
 
 
 @extend_schema_view(
@@ -130,21 +121,7 @@ class SimpleImageToVideoApi(APIView):
         body = snake_case_keys(_body(request))
         serializer = SimpleImageToVideoSerializer(data=body)
         serializer.is_valid(raise_exception=True)
-        simple = serializer.validated_data
-        structured: dict[str, Any] = {
-            "config": {
-                "generation_type": "image_to_video",
-                "purpose": "adaptive",
-                "strategy": "always",
-                "fallback": {"mode": "skip"},
-                "prompt": simple["prompt"],
-                "image_url": simple["image_url"],
-            },
-            "priority": simple.get("priority", 7),
-        }
-        for key in ("provider_id", "name", "workspace_id"):
-            if simple.get(key):
-                structured[key] = simple[key]
+        structured = simple_request_shape(serializer.validated_data)
         full = GenerationCreateSerializer(data=structured)
         full.is_valid(raise_exception=True)
         return _create(request, body, dict(full.validated_data))
@@ -161,9 +138,10 @@ class GenerationCancelApi(APIView):
     @extend_schema(request=None, responses={200: GenerationSerializer, **ACTION_ERRORS})
     def post(self, request: Request, generation_id: str) -> Response:
         generation = generation_get(user=request.user, generation_id=generation_id)
-        generation_cancel(generation=generation, actor=f"user:{request.user.get_username()}")
-        generation.refresh_from_db()
-        return Response(generation_json(generation))
+        cancelled = generation_cancel(
+            generation=generation, actor=f"user:{request.user.get_username()}"
+        )
+        return Response(generation_json(cancelled))
 
 
 class GenerationRetryApi(APIView):
@@ -187,15 +165,7 @@ class GenerationValidateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         workspace = workspace_resolve(user=request.user, workspace_id=data.get("workspace_id"))
-        with transaction.atomic():
-            prepared = request_prepare(workspace=workspace, data=data)
-        validation_record(prepared.report, source="validate")
-        report = prepared.report.as_dict()
-        if prepared.report.valid:
-            report["cache_key"] = prepared.cache_key
-            report["reproducible_hash"] = prepared.reproducible_hash
-            report["final_prompt"] = prepared.prompt.final_prompt
-        return Response(report)
+        return Response(generation_validate(workspace=workspace, data=data))
 
 
 class SocialContextBuildApi(APIView):

@@ -78,12 +78,12 @@ def test_without_a_header_every_request_gets_its_own_id():
 
 def test_an_unexpected_error_is_logged_with_the_request_id(caplog, user, workspace, monkeypatch):
     records = _watch(caplog)
-    from generations import apis
+    from generations.services import submission
 
     def boom(**_: object) -> None:
         raise RuntimeError("internals")
 
-    monkeypatch.setattr(apis, "generation_create", boom)
+    monkeypatch.setattr(submission, "generation_create", boom)
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(user)
     response = client.post(

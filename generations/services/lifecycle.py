@@ -141,8 +141,9 @@ def generation_transition(
 
 def generation_cancel(
     *, generation: Generation, actor: str, reason: str = "cancelled by request"
-) -> Transition:
-    """Cancel a pending or processing generation (409 ``invalid_transition`` otherwise).
+) -> Generation:
+    """Cancel a pending or processing generation (409 ``invalid_transition`` otherwise);
+    returns it as it is now.
 
     A processing generation's provider job is cancelled at the provider (best effort, by a
     task after commit); a result that arrives later is discarded by the worker, whose
@@ -155,4 +156,5 @@ def generation_cancel(
     )
     if transition.from_status == Status.PROCESSING:
         generation_provider_cancel_enqueue(generation_id=str(generation.id))
-    return transition
+    generation.refresh_from_db()
+    return generation

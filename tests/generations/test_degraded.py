@@ -42,12 +42,12 @@ def test_without_redis_creates_still_work_and_dedup_falls_back_to_the_database(
 
 
 def test_unexpected_error_is_a_500_envelope_without_traceback(api, user, monkeypatch):
-    from generations import apis
+    from generations.services import submission
 
     def boom(**_: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(apis, "generation_create", boom)
+    monkeypatch.setattr(submission, "generation_create", boom)
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(user)
     response = client.post(URL, create_body(), format="json")
@@ -57,12 +57,12 @@ def test_unexpected_error_is_a_500_envelope_without_traceback(api, user, monkeyp
 
 
 def test_database_error_is_a_503_envelope(api, monkeypatch):
-    from generations import apis
+    from generations.services import submission
 
     def down(**_: object) -> None:
         raise DatabaseError("connection refused")
 
-    monkeypatch.setattr(apis, "generation_create", down)
+    monkeypatch.setattr(submission, "generation_create", down)
     response = api.post(URL, create_body(), format="json")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"

@@ -1,0 +1,84 @@
+"""What the create endpoints call: one service per request shape.
+
+``generation_submit`` is a create with its optional ``Idempotency-Key``;
+``simple_request_shape`` turns the thin clients' image-to-video request into the
+structured request; ``generation_validate`` answers ``validate`` (the API and the dev
+panel's validator) without writing anything but its statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+
+from ..models import Workspace
+from .creation import CreateOutcome, generation_create, request_prepare, validation_record
+from .idempotency import generation_create_idempotent
+
+# What simple-image-to-video means, in the structured format.
+SIMPLE_IMAGE_TO_VIDEO: dict[str, str] = {
+    "generation_type": "image_to_video",
+    "purpose": "adaptive",
+    "strategy": "always",
+}
+SIMPLE_PRIORITY = 7
+
+
+def generation_submit(
+    *,
+    workspace: Workspace,
+    user: AbstractBaseUser | AnonymousUser | None,
+    data: Mapping[str, Any],
+    body: Any,
+    idempotency_key: str | None = None,
+) -> CreateOutcome:
+    """Create (or reuse) a generation; with an ``Idempotency-Key``, at most once per key
+    and workspace within 24 hours (``services.idempotency``). ``body`` is the request as
+    sent, which the key is bound to."""
+
+    def create() -> CreateOutcome:
+        return generation_create(workspace=workspace, user=user, data=data)
+
+    if idempotency_key is None:
+        return create()
+    return generation_create_idempotent(
+        workspace=workspace, key=idempotency_key, body=body, create=create
+    )
+
+
+def simple_request_shape(simple: Mapping[str, Any]) -> dict[str, Any]:
+    """The structured request of a simple image-to-video request (validated again by the
+    create serializer, like any structured request)."""
+    structured: dict[str, Any] = {
+        "config": {
+            **SIMPLE_IMAGE_TO_VIDEO,
+            "fallback": {"mode": "skip"},
+            "prompt": simple["prompt"],
+            "image_url": simple["image_url"],
+        },
+        "priority": simple.get("priority", SIMPLE_PRIORITY),
+    }
+    for key in ("provider_id", "name", "workspace_id"):
+        if simple.get(key):
+            structured[key] = simple[key]
+    return structured
+
+
+def generation_validate(
+    *, workspace: Workspace, data: Mapping[str, Any], source: str = "validate"
+) -> dict[str, Any]:
+    """The validation report of a structured request: errors, warnings, suggestions and,
+    when valid, its cache key, reproducible hash and final prompt. Creates nothing; the
+    outcome is counted in the validation statistics under ``source``."""
+    with transaction.atomic():  # prompt resolution reads; nothing is written
+        prepared = request_prepare(workspace=workspace, data=data)
+    validation_record(prepared.report, source=source)
+    report = prepared.report.as_dict()
+    if prepared.report.valid:
+        report["cache_key"] = prepared.cache_key
+        report["reproducible_hash"] = prepared.reproducible_hash
+        report["final_prompt"] = prepared.prompt.final_prompt
+    return report
