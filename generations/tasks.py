@@ -8,13 +8,8 @@ from django.utils import timezone
 
 from .services.dispatch import generation_follow_up
 from .services.idempotency import idempotency_keys_purge
-from .services.processing import (
-    ProcessOutcome,
-    Step,
-    generation_poll,
-    generation_process,
-    generation_provider_cancel,
-)
+from .services.jobs import generation_poll, generation_provider_cancel
+from .services.processing import ProcessOutcome, Step, generation_process
 from .services.sweeper import generations_sweep
 
 # The database went away mid-task: retry the same task (same id, next retry number) until

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,9 +29,8 @@ from core.redaction import redact
 from telemetry.recording import telemetry_record_attempt
 
 from ..errors import InvalidTransition
-from ..models import Generation, GenerationEvent, Provider, ProviderAttempt, Status
+from ..models import Generation, Provider, ProviderAttempt, Status
 from ..providers.base import (
-    ProviderAdapter,
     ProviderConfig,
     ProviderError,
     ProviderRequest,
@@ -40,6 +39,7 @@ from ..providers.base import (
 )
 from ..providers.registry import adapter_for
 from .breaker import breaker_admit, breaker_record
+from .failover import generation_failover, usable_fallback
 from .lifecycle import generation_transition
 from .pricing import cost_usd
 from .recovery import claimant, generation_recover, interrupted_run
@@ -60,11 +60,8 @@ __all__ = [
     "ProcessOutcome",
     "Step",
     "backoff_s",
-    "generation_poll",
     "generation_process",
-    "generation_provider_cancel",
     "max_retries",
-    "provider_job_cancel",
 ]
 # Codes of a call refused before it was made (no provider latency, no breaker feedback).
 CIRCUIT_CODES = frozenset({"provider_unavailable", "provider_disabled"})
@@ -326,32 +323,6 @@ def _report_attempt(
     )
 
 
-def _usable_fallback(generation: Generation, provider: Provider) -> Provider | None:
-    fallback = provider.fallback_provider
-    if fallback is None or generation.failover_from:
-        return None  # one failover per generation: no ping-pong between providers
-    if not fallback.enabled or not fallback.supports(generation.operation_type):
-        return None
-    return fallback
-
-
-def _failover(generation: Generation, provider: Provider, fallback: Provider, reason: str) -> bool:
-    with transaction.atomic():
-        moved = Generation.objects.filter(
-            id=generation.id, status=Status.PROCESSING, provider_id=provider.id
-        ).update(provider=fallback, failover_from=provider.id, updated_at=timezone.now())
-        if moved:
-            GenerationEvent.objects.create(
-                generation_id=generation.id,
-                from_status=Status.PROCESSING,
-                to_status=Status.PROCESSING,
-                actor="worker",
-                at=timezone.now(),
-                reason=f"failover {provider.id} → {fallback.id}: {reason}"[:255],
-            )
-    return bool(moved)
-
-
 def _after_failure(
     generation: Generation,
     provider: Provider,
@@ -374,8 +345,8 @@ def _after_failure(
         return generation_wait(
             generation=generation, delay_s=delay, next_attempt=attempt + 1, now=now
         )
-    fallback = _usable_fallback(generation, provider) if error.transient else None
-    if fallback is not None and _failover(generation, provider, fallback, error.code):
+    fallback = usable_fallback(generation, provider) if error.transient else None
+    if fallback is not None and generation_failover(generation, provider, fallback, error.code):
         return generation_wait(generation=generation, delay_s=0, next_attempt=attempt + 1, now=now)
     if circuit_open and budget_left:
         # Wait until the breaker may admit a call (a little jitter spreads the herd).
@@ -412,95 +383,3 @@ def _attempts_before(generation: Generation, provider: Provider) -> int:
     return ProviderAttempt.objects.filter(
         generation_id=generation.id, provider_id=generation.failover_from
     ).count()
-
-
-def generation_poll(
-    *, generation_id: str, attempt: int, now: datetime | None = None
-) -> ProcessOutcome:
-    """Check an asynchronous provider job once and act on its state.
-
-    Stale polls (the generation moved on, was cancelled, or another attempt started) do
-    nothing; a job past its deadline is cancelled at the provider and fails the attempt
-    with ``provider_timeout`` (retryable).
-    """
-    now = now or timezone.now()
-    generation = Generation.objects.select_related("provider").filter(id=generation_id).first()
-    if generation is None or generation.status != Status.PROCESSING:
-        return ProcessOutcome(Step.DISCARDED)
-    if generation.attempt_count != attempt:
-        return ProcessOutcome(Step.SKIPPED)
-    row = (
-        ProviderAttempt.objects.filter(generation=generation, attempt_number=attempt)
-        .exclude(provider_job_id="")
-        .order_by("-id")
-        .first()
-    )
-    if row is None or row.outcome != ProviderAttempt.Outcome.RUNNING:
-        return ProcessOutcome(Step.SKIPPED)
-    provider = row.provider
-    adapter: ProviderAdapter = adapter_for(provider_config(provider))
-    request = _request(generation, attempt)
-    try:
-        status = adapter.poll(row.provider_job_id, request)
-    except ProviderError as exc:
-        if exc.transient and (generation.deadline_at is None or now < generation.deadline_at):
-            return _poll_later(generation, provider, attempt, now)
-        _finish_attempt(row, ProviderAttempt.Outcome.FAILED, None, error=exc)
-        return _after_failure(generation, provider, exc, attempt)
-    if status.state == "running":
-        timeout = request.timeout_s or provider.read_timeout_s
-        if now - row.started_at > timedelta(seconds=timeout):
-            provider_job_cancel(provider=provider, job_id=row.provider_job_id)
-            overdue = ProviderTransientError(
-                "provider_timeout", f"Job still running after {timeout:g}s."
-            )
-            _finish_attempt(row, ProviderAttempt.Outcome.FAILED, None, error=overdue)
-            return _after_failure(generation, provider, overdue, attempt)
-        return _poll_later(generation, provider, attempt, now)
-    if status.state == "succeeded" and status.result is not None:
-        return _complete(generation, provider, row, status.result, None)
-    # A job the provider reports failed or cancelled may well succeed when submitted again.
-    error = ProviderTransientError(status.error_code or "provider_job_failed", status.error_message)
-    _finish_attempt(row, ProviderAttempt.Outcome.FAILED, None, error=error)
-    return _after_failure(generation, provider, error, attempt)
-
-
-def _poll_later(
-    generation: Generation, provider: Provider, attempt: int, now: datetime
-) -> ProcessOutcome:
-    return generation_wait(
-        generation=generation,
-        delay_s=poll_interval_s(provider),
-        next_attempt=attempt,
-        now=now,
-        poll=True,
-    )
-
-
-def provider_job_cancel(*, provider: Provider, job_id: str) -> bool:
-    """Best-effort cancel of a provider job; never raises. Returns whether it was sent."""
-    try:
-        adapter = adapter_for(provider_config(provider))
-        if not adapter.is_async:
-            return False
-        adapter.cancel(job_id)
-    except Exception:
-        logger.warning("could not cancel job %s at %s", job_id, provider.id, exc_info=True)
-        return False
-    return True
-
-
-def generation_provider_cancel(*, generation_id: str) -> bool:
-    """After a cancel: stop the generation's running provider job, if it has one."""
-    row = (
-        ProviderAttempt.objects.select_related("provider")
-        .filter(generation_id=generation_id, outcome=ProviderAttempt.Outcome.RUNNING)
-        .exclude(provider_job_id="")
-        .order_by("-id")
-        .first()
-    )
-    if row is None:
-        return False
-    sent = provider_job_cancel(provider=row.provider, job_id=row.provider_job_id)
-    _finish_attempt(row, ProviderAttempt.Outcome.DISCARDED, None)
-    return sent

@@ -10,7 +10,8 @@ import pytest
 from generations.models import Generation, GenerationEvent, Provider, ProviderAttempt
 from generations.providers.base import ProviderConfig, ProviderRequest
 from generations.providers.client import ProviderClient
-from generations.services.processing import backoff_s, generation_poll, generation_process
+from generations.services.jobs import generation_poll
+from generations.services.processing import backoff_s, generation_process
 from tests.builders import create_body
 from tests.fakes.server import Drop, Garbage, Hang, Huge, Redirect, Status
 
