@@ -20,13 +20,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from telemetry.buckets import BucketWrite, buckets_available_exactly, buckets_read
+from telemetry.keys import HOUR_TTL_S, MINUTE_TTL_S  # the buckets' one home
 from telemetry.store import count_failure
 
 from .inventory import SCAN_LIMIT as SCAN_LIMIT  # re-exported: the entries cap
 from .inventory import slot_keys as _slot_keys
-
-MINUTE_TTL_S = 2 * 3600
-HOUR_TTL_S = 48 * 3600
 
 
 def _minute(at: datetime) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -367,6 +368,13 @@ class Generation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation_type} {self.id}"
+
+    @property
+    def node_fallback(self) -> dict[str, Any]:
+        """The node config's ``fallback`` block as submitted (empty when absent)."""
+        node = (self.config or {}).get("config") or {}
+        fallback = node.get("fallback") if isinstance(node, dict) else None
+        return fallback if isinstance(fallback, dict) else {}
 
     @property
     def is_terminal(self) -> bool:

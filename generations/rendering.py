@@ -60,9 +60,7 @@ def fallback_instruction(generation: Generation) -> dict[str, Any] | None:
     ``placeholder``, or nothing more to do after ``retry`` ran out."""
     if generation.status != "failed":
         return None
-    node = (generation.config or {}).get("config") or {}
-    fallback = node.get("fallback") if isinstance(node, dict) else None
-    fallback = fallback if isinstance(fallback, dict) else {}
+    fallback = generation.node_fallback
     out: dict[str, Any] = {"mode": fallback.get("mode") or "skip"}
     if out["mode"] == "default_content":
         out["default_content_id"] = fallback.get("default_content_id")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ..models import TEXT_OPERATIONS  # the one home of operation sets
 from .base import (
     JobStatus,
     ProviderConfig,
@@ -21,7 +22,6 @@ from .base import (
 )
 from .client import ProviderClient
 
-TEXT_OPERATIONS = frozenset({"dialogue", "npc_response"})
 DEFAULT_SYSTEM_PROMPT = (
     "You write one short line of in-character dialogue for a video game. Reply with the line only."
 )

@@ -18,6 +18,7 @@ import math
 import time
 from typing import Any
 
+from ..models import IMAGE_OPERATIONS, TEXT_OPERATIONS  # the one home of operation sets
 from .base import (
     ProviderConfig,
     ProviderPermanentError,
@@ -25,9 +26,6 @@ from .base import (
     ProviderResult,
     ProviderTransientError,
 )
-
-TEXT_OPERATIONS = frozenset({"dialogue", "npc_response"})
-IMAGE_OPERATIONS = frozenset({"text_to_image", "image_to_image"})
 
 _OPENERS = (
     "Well,",

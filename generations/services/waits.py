@@ -53,15 +53,9 @@ class ProcessOutcome:
     next_attempt: int | None = None
 
 
-def fallback_config(generation: Generation) -> dict[str, object]:
-    config = (generation.config or {}).get("config") or {}
-    fallback = config.get("fallback") if isinstance(config, dict) else None
-    return fallback if isinstance(fallback, dict) else {}
-
-
 def timeout_s(generation: Generation) -> float | None:
     """The node's ``fallback.timeout_ms`` in seconds, when it set one."""
-    timeout_ms = fallback_config(generation).get("timeout_ms")
+    timeout_ms = generation.node_fallback.get("timeout_ms")
     return float(timeout_ms) / 1000 if isinstance(timeout_ms, int | float) else None
 
 
@@ -76,7 +70,7 @@ def attempt_deadline(generation: Generation, provider: Provider, start: datetime
 
 def max_retries(generation: Generation, provider: Provider) -> int:
     """Retries per provider: the node's ``fallback.max_retries``, else the provider's."""
-    node = fallback_config(generation).get("max_retries")
+    node = generation.node_fallback.get("max_retries")
     if isinstance(node, int):
         return node
     configured = (provider.settings or {}).get("max_retries")
