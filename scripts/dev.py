@@ -4,7 +4,8 @@
     python3 scripts/dev.py run [--port 8000]    the service with demo data, worker included
     python3 scripts/dev.py test [pytest args]   the test suite (-n auto unless -n is given),
                                                 then the fault tests serially (tests/chaos)
-    python3 scripts/dev.py check                ruff, ruff format --check, mypy, migrations
+    python3 scripts/dev.py check                ruff, ruff format --check, mypy, migrations,
+                                                import-linter's layers
 
 Every command first makes sure the virtualenv exists (``GENPIPE_VENV``, default ``.venv``,
 relative to the repository root) and holds ``pip install -e '.[dev]'`` of the current
@@ -504,6 +505,8 @@ def cmd_check() -> int:
             "makemigrations --check",
             [python, "manage.py", "makemigrations", "--check", "--dry-run"],
         ),
+        # The apps depend one way (docs/architecture.md; the contract is in pyproject.toml).
+        ("lint-imports", [str(Path(python).parent / "lint-imports"), "--no-cache"]),
     ]
     failed = []
     with tempfile.TemporaryDirectory(prefix="genpipe-check-") as var:
