@@ -1,17 +1,16 @@
-"""The dev panel's interactive validator: the API's validator on a pasted document."""
+"""The dev panel's interactive validator: the API's validate flow on a pasted document."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from rest_framework import serializers as drf
 
 from core.errors import flatten_drf_errors
 
 from .models import Workspace
 from .serializers import GenerationCreateSerializer, snake_case_keys
-from .services.creation import request_prepare, validation_record
+from .services.submission import generation_validate
 
 
 def validate_pasted(*, workspace: Workspace, body: dict[str, Any]) -> dict[str, Any]:
@@ -34,12 +33,4 @@ def validate_pasted(*, workspace: Workspace, body: dict[str, Any]) -> dict[str, 
             for e in items
         ]
         return {"valid": False, "errors": errors, "warnings": [], "suggestions": []}
-    with transaction.atomic():
-        prepared = request_prepare(workspace=workspace, data=dict(serializer.validated_data))
-    validation_record(prepared.report, source="validate")
-    report = prepared.report.as_dict()
-    if prepared.report.valid:
-        report["cache_key"] = prepared.cache_key
-        report["reproducible_hash"] = prepared.reproducible_hash
-        report["final_prompt"] = prepared.prompt.final_prompt
-    return report
+    return generation_validate(workspace=workspace, data=dict(serializer.validated_data))

@@ -59,7 +59,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "devpanel.apps.DevpanelAdminConfig",  # django.contrib.admin, its default site genpipe's
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "generations",
     "telemetry",
     "caching",
+    "devpanel.apps.DevpanelConfig",
 ]
 
 MIDDLEWARE = [

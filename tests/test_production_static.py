@@ -165,7 +165,11 @@ def test_admin_and_dev_panel_static_files_are_served(site):
     assert any(re.fullmatch(r"/static/admin/css/base\.[0-9a-f]{12}\.css", r) for r in references)
     session = _log_in(site)
     pages = {
-        "/admin/generations/generation/panel/": "Status of every generation",
+        "/admin/": "Generation pipeline",
+        "/admin/panel/": "Status of every generation",
+        "/admin/panel/providers/": "Provider health",
+        "/admin/panel/cache/": "Cache monitor",
+        "/admin/panel/validation/": "Validation health",
         "/admin/generations/generation/": "Select generation to change",
     }
     for page, marker in pages.items():
@@ -175,7 +179,9 @@ def test_admin_and_dev_panel_static_files_are_served(site):
         references += _static_references(response.text)
     for reference in sorted(set(references)):
         _assert_served(site, reference)
-    for asset in ("nav_sidebar", "admin/js/actions", "changelists"):  # beyond the login page
+    beyond_login = ("nav_sidebar", "admin/js/actions", "changelists")
+    dev_panel = ("devpanel/devpanel.", "devpanel/highlight.")  # its stylesheet and script
+    for asset in beyond_login + dev_panel:
         assert any(asset in r for r in references), asset
 
 

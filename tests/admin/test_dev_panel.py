@@ -274,3 +274,77 @@ def test_cache_monitor_shows_entries(admin_client_, mix):
     page = text(admin_client_.get(reverse("admin:genpipe_cache")))
     assert 'id="gp-entries"' in page
     assert "per_playthrough 1" in page
+
+
+# --- The dev panel's own admin site ---------------------------------------------------------
+
+PANEL_PAGES = ["genpipe_panel", "genpipe_providers", "genpipe_cache", "genpipe_validation"]
+
+
+def test_every_app_registers_on_the_genpipe_site():
+    from django.contrib import admin
+
+    from devpanel.sites import GenpipeAdminSite
+
+    assert isinstance(admin.site, GenpipeAdminSite)
+    assert admin.site.name == "admin"
+    assert Generation in admin.site._registry and Provider in admin.site._registry
+    assert all(isinstance(m.admin_site, GenpipeAdminSite) for m in admin.site._registry.values())
+
+
+@pytest.mark.parametrize(
+    ("old", "name"),
+    [
+        ("/admin/generations/generation/panel/", "genpipe_panel"),
+        ("/admin/generations/generation/panel/providers/", "genpipe_providers"),
+        ("/admin/generations/generation/panel/cache/", "genpipe_cache"),
+        ("/admin/generations/generation/panel/validation/", "genpipe_validation"),
+    ],
+)
+def test_the_old_panel_urls_redirect_for_good(admin_client_, old, name):
+    new = reverse(f"admin:{name}")
+    assert new.startswith("/admin/panel/")
+    response = admin_client_.get(old, {"from": "bookmark"})
+    assert response.status_code == 301
+    assert response["Location"] == new + "?from=bookmark"
+    assert admin_client_.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize("name", PANEL_PAGES)
+def test_panel_pages_refuse_staff_without_the_generation_permission(db, django_user_model, name):
+    staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    assert client.get(reverse(f"admin:{name}")).status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="view_generation"))
+    viewer = Client()
+    viewer.force_login(staff)
+    assert viewer.get(reverse(f"admin:{name}")).status_code == 200
+
+
+def test_flushing_the_cache_needs_the_change_permission(db, django_user_model, mix):
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_generation"))
+    client = Client()
+    client.force_login(viewer)
+    url = reverse("admin:genpipe_cache")
+    page = text(client.get(url))
+    assert 'id="gp-entries"' in page and "Flush cache slots" not in page
+    assert client.post(url, {"everything": "on", "confirm": "yes"}).status_code == 403
+    assert "per_playthrough 1" in text(client.get(url))  # nothing was flushed
+
+
+def test_pages_load_the_stylesheet_and_script_as_static_files(admin_client_, mix):
+    pages = [reverse(f"admin:{name}") for name in PANEL_PAGES]
+    pages += [
+        "/admin/",
+        CHANGELIST,
+        reverse("admin:generations_generation_change", args=[mix["done"]]),
+    ]
+    for url in pages:
+        page = text(admin_client_.get(url))
+        assert '<link href="/static/devpanel/devpanel.css"' in page, url
+        assert "<style" not in page and 'style="' not in page, url
+    changelist = text(admin_client_.get(CHANGELIST, {"highlight": mix["done"]}))
+    assert '<script src="/static/devpanel/highlight.js"></script>' in changelist
+    assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", changelist) is None  # no inline JS

@@ -139,6 +139,10 @@ def test_every_dev_panel_page_renders_in_a_browser(
             assert box is not None and box["width"] > 100 and box["height"] > 50, name
         if name == "generations":
             assert page.locator("tr.gp-highlight").count() == 1
+            # The badge colours come from the dev panel's stylesheet, a static file.
+            badge = page.locator("#result_list .gp-status-completed").first
+            colour = badge.evaluate("e => getComputedStyle(e).backgroundColor")
+            assert colour == "rgb(46, 125, 50)"
         if shots:
             target = ROOT / shots
             target.mkdir(parents=True, exist_ok=True)

@@ -106,7 +106,9 @@ def _until(site: EmbeddedSite, ids: list[str], done: object, timeout: float = 60
 def test_the_breaker_opens_in_a_storm_and_closes_by_itself(site):
     storm = _create(site, 6, "storm")
     state = _until(site, storm, lambda s: s["statuses"] == ["failed"])
-    assert state == {"breaker": "open", "health": "down", "statuses": ["failed"]}
+    # Open, or already half-open if the 2 s cool-down passed while the machine was busy.
+    assert state["breaker"] in {"open", "half_open"}
+    assert (state["health"], state["statuses"]) == ("down", ["failed"])
 
     site.shell(
         "from generations.models import Provider\n"

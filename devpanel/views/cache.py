@@ -1,4 +1,4 @@
-"""Dev panel page of the cache: hit rates, entries, backend, flush with preview.
+"""The cache monitor: hit rates, entries, backend, and flushing slots with a preview.
 
 Flushing goes through ``generations.services.invalidation.generation_slots_flush`` (the same
 service as ``manage.py flush_generation_cache``): a first POST previews which slots would go,
@@ -8,55 +8,27 @@ so identical requests generate again. Only slots are ever deleted.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 
-from generations.models import Strategy, Workspace
+from caching.flush import FlushError, FlushResult
+from caching.stats import cache_stats
+from generations.services.invalidation import generation_slots_flush
 
-from .flush import FlushError, FlushResult
-from .stats import cache_stats
+from ..forms import FlushForm
+
+if TYPE_CHECKING:
+    from devpanel.sites import GenpipeAdminSite
 
 PREVIEW_LISTED = 50  # keys listed in the preview
 
 
-class FlushForm(forms.Form):
-    strategy = forms.ChoiceField(
-        choices=[("", "any strategy")] + [c for c in Strategy.choices if c[0] != "always"],
-        required=False,
-    )
-    workspace = forms.ModelChoiceField(
-        queryset=Workspace.objects.all(), required=False, empty_label="any workspace"
-    )
-    scene = forms.CharField(required=False, max_length=200, help_text="From or to scene id.")
-    key = forms.CharField(required=False, max_length=600, help_text="One full cache key.")
-    everything = forms.BooleanField(required=False, label="Every slot")
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        chosen = [cleaned.get(k) for k in ("strategy", "workspace", "scene", "key")]
-        if not any(chosen) and not cleaned.get("everything"):
-            raise forms.ValidationError("Choose a filter, or tick 'Every slot'.")
-        return cleaned
-
-
-def cache_monitor_urls(model_admin: Any) -> list[URLPattern]:
-    def view(request: HttpRequest) -> HttpResponse:
-        if not model_admin.has_view_permission(request):
-            raise PermissionDenied
-        return cache_monitor_view(request, model_admin)
-
-    return [path("panel/cache/", model_admin.admin_site.admin_view(view), name="genpipe_cache")]
-
-
 def _flush(form: FlushForm, *, dry_run: bool) -> FlushResult:
-    from generations.services.invalidation import generation_slots_flush
-
     data = form.cleaned_data
     workspace = data.get("workspace")
     return generation_slots_flush(
@@ -80,32 +52,35 @@ def _preview(result: FlushResult) -> dict[str, Any]:
     }
 
 
-def cache_monitor_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
+def cache_monitor_view(request: HttpRequest, *, site: GenpipeAdminSite) -> HttpResponse:
+    """GET: the figures and the flush form; POST (change permission): a preview, or with
+    ``confirm=yes`` the flush itself, then back to this page."""
+    can_flush = site.has_panel_permission(request, change=True)
     form = FlushForm(request.POST or None)
     preview = None
     if request.method == "POST":
-        if not model_admin.has_change_permission(request):
+        if not can_flush:
             raise PermissionDenied
         if form.is_valid():
             try:
                 if request.POST.get("confirm") == "yes":
                     result = _flush(form, dry_run=False)
-                    model_admin.message_user(
+                    messages.success(
                         request,
                         f"Deleted {result.deleted} cache slot(s); {result.invalidated} "
                         "generation(s) invalidated: identical requests generate again.",
-                        messages.SUCCESS,
                     )
-                    return HttpResponseRedirect(reverse("admin:genpipe_cache"))
+                    return HttpResponseRedirect(reverse(f"{site.name}:genpipe_cache"))
                 preview = _preview(_flush(form, dry_run=True))
             except FlushError as exc:
                 form.add_error(None, str(exc))
     context = {
-        **model_admin.admin_site.each_context(request),
+        **site.each_context(request),
         "title": "Cache monitor",
+        "media": site.media,
         "stats": cache_stats(),
         "form": form,
         "preview": preview,
-        "can_flush": model_admin.has_change_permission(request),
+        "can_flush": can_flush,
     }
     return TemplateResponse(request, "admin/genpipe/cache.html", context)

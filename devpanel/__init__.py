@@ -1,0 +1,1 @@
+"""The dev panel: genpipe's admin site, its site-wide pages and their static files."""
