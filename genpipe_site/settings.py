@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "generations",
     "telemetry",
     "caching",
+    "experiments",
 ]
 
 MIDDLEWARE = [
@@ -271,7 +272,8 @@ GENERATION_MAX_COUNTDOWN_S = 300
 # (generations.hooks): a guard may refuse a create, listeners hear of changes and reuses.
 GENPIPE_CREATE_GUARDS: list[str] = []
 GENPIPE_TRANSITION_LISTENERS: list[str] = []
-GENPIPE_REUSE_LISTENERS: list[str] = []
+# experiments: a cache or dedup hit is an exposure of the prompt version that made it.
+GENPIPE_REUSE_LISTENERS: list[str] = ["experiments.experiment.exposure_on_reuse"]
 
 # --- Auth, API ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
