@@ -99,7 +99,9 @@ def _metric_figures(
     metric: FeedbackMetric, summaries: list[stats.Summary], live: list[bool]
 ) -> list[dict[str, Any]]:
     live_summaries = [s for s, on in zip(summaries, live, strict=True) if on]
-    probs = iter(stats.p_best(metric.kind, live_summaries, higher_is_better=metric.higher_is_better))
+    probs = iter(
+        stats.p_best(metric.kind, live_summaries, higher_is_better=metric.higher_is_better)
+    )
     out = []
     for s, on in zip(summaries, live, strict=True):
         bounds = stats.interval(metric.kind, s)
@@ -248,4 +250,3 @@ def experiment_series(*, family: PromptFamily) -> list[dict[str, Any]]:
             points.append({"day": day, "mean": running.mean, "interval": bounds, "n": running.n})
         series.append({"version": version.version_number, "points": points})
     return series
-

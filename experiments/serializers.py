@@ -17,7 +17,9 @@ from generations.serializers import (
 
 from .models import Feedback, FeedbackMetric, MetricKind
 
-LABEL = serializers.CharField(max_length=64)
+
+def _label() -> serializers.CharField:
+    return serializers.CharField(max_length=64)
 
 
 class FamilyWriteSerializer(StrictSerializer):
@@ -60,7 +62,7 @@ class VersionWriteSerializer(StrictSerializer):
     )
     weight = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
     active = serializers.BooleanField(required=False)
-    labels = serializers.ListField(child=LABEL, max_length=16, required=False)
+    labels = serializers.ListField(child=_label(), max_length=16, required=False)
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
@@ -68,7 +70,7 @@ class VersionPatchSerializer(serializers.Serializer):
     """Only weight and labels change; other known keys give ``version_immutable``."""
 
     weight = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
-    labels = serializers.ListField(child=LABEL, max_length=16, required=False)
+    labels = serializers.ListField(child=_label(), max_length=16, required=False)
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, dict):

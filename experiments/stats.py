@@ -57,9 +57,7 @@ class Summary:
         return Summary(self.n + 1, self.total + value, self.total_sq + value * value)
 
     def merge(self, other: Summary) -> Summary:
-        return Summary(
-            self.n + other.n, self.total + other.total, self.total_sq + other.total_sq
-        )
+        return Summary(self.n + other.n, self.total + other.total, self.total_sq + other.total_sq)
 
 
 EMPTY = Summary(0, 0.0, 0.0)

@@ -141,7 +141,9 @@ def request_prompt_preview(*, workspace: Workspace, data: Mapping[str, Any]) -> 
     nothing is written (a new player's assignment is recorded by the create only).
     """
     data = {**data, "config": data.get("config") or {}}
-    return prompt_resolve(workspace=workspace, data=data, social=_social(workspace, data), strict=False)
+    return prompt_resolve(
+        workspace=workspace, data=data, social=_social(workspace, data), strict=False
+    )
 
 
 def _validation_write(report: ValidationReport, *, source: str, now: datetime) -> BucketWrite:
