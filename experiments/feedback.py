@@ -15,14 +15,14 @@ from .models import BUILTIN_METRIC, Feedback, FeedbackMetric, MetricKind
 
 
 def metric_builtin_ensure(*, workspace: Workspace) -> FeedbackMetric:
-    """The ``rating`` metric (1–5, higher is better) every workspace has."""
+    """The ``rating`` metric (1-5, higher is better) every workspace has."""
     metric, _ = FeedbackMetric.objects.get_or_create(
         workspace=workspace,
         name=BUILTIN_METRIC,
         defaults={
             "kind": MetricKind.RATING,
             "higher_is_better": True,
-            "description": "Built in: a 1–5 star rating.",
+            "description": "Built in: a 1-5 star rating.",
         },
     )
     return metric

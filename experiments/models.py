@@ -10,7 +10,7 @@ from generations.models import Generation, PromptVersion, Workspace
 class MetricKind(models.TextChoices):
     BOOLEAN = "boolean"  # true/false, stored as 1/0
     FLOAT = "float"  # any finite number
-    RATING = "rating"  # integer 1–5
+    RATING = "rating"  # integer 1-5
 
 
 BUILTIN_METRIC = "rating"

@@ -210,8 +210,8 @@ def pair_test(kind: str, a: Summary, b: Summary, *, alpha: float) -> PairTest:
 
     With the plug-in variance V of the estimated difference and a N(0, τ²) mixture, the
     mixture likelihood ratio is sqrt(V / (V + τ²)) · exp(θ̂² τ² / (2 V (V + τ²))); the test
-    rejects when it reaches 1/α, which is equivalent to 0 leaving the confidence sequence
-    θ̂ ± sqrt(V (V + τ²) / τ² · (log((V + τ²) / V) + 2 log(1/α))).
+    rejects when it reaches 1/alpha, which is equivalent to 0 leaving the confidence sequence
+    θ̂ ± sqrt(V (V + τ²) / τ² · (log((V + τ²) / V) + 2 log(1/alpha))).
     """
     va, vb = _variance_for_test(kind, a), _variance_for_test(kind, b)
     v = va / a.n + vb / b.n
@@ -246,7 +246,7 @@ def verdict(
     """Anytime-valid verdict: safe to compute after every new value.
 
     ``winner`` when the variant with the best mean beats every other one in its pairwise
-    mSPRT (α split over the k−1 comparisons); ``no_difference`` when every pairwise
+    mSPRT (alpha split over the k-1 comparisons); ``no_difference`` when every pairwise
     confidence sequence lies inside ± the equivalence margin; else ``collecting``. Nothing
     is decided before every variant has ``min_samples`` values.
     """

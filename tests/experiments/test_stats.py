@@ -26,7 +26,7 @@ def test_wilson_matches_the_quadratic_solution():
     low, high = stats.wilson_interval(x, n)
     assert low == pytest.approx(expected[0], abs=1e-12)
     assert high == pytest.approx(expected[1], abs=1e-12)
-    # The published value for 8/10 (e.g. Newcombe 1998 tables): 0.490 – 0.943.
+    # The published value for 8/10 (e.g. Newcombe 1998 tables): 0.490 - 0.943.
     assert (round(low, 3), round(high, 3)) == (0.490, 0.943)
     assert stats.wilson_interval(0, 10)[0] == 0.0
     assert stats.wilson_interval(0, 0) is None
