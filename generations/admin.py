@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -21,6 +22,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 
 from caching.services import CacheUnreachable, cache_slot_get
@@ -394,7 +396,12 @@ class GenerationAdmin(admin.ModelAdmin):
     list_per_page = 50
     date_hierarchy = None
     actions = ["cancel_selected", "retry_selected", "invalidate_slots"]
-    inlines = [AttemptInline, EventInline]
+    # Apps above generations add read-only inlines by dotted path (experiments: feedback).
+    inlines = [
+        AttemptInline,
+        EventInline,
+        *(import_string(p) for p in getattr(settings, "GENPIPE_GENERATION_ADMIN_INLINES", ())),
+    ]
     fieldsets = [
         (
             "Generation",

@@ -274,6 +274,10 @@ GENPIPE_CREATE_GUARDS: list[str] = []
 GENPIPE_TRANSITION_LISTENERS: list[str] = []
 # experiments: a cache or dedup hit is an exposure of the prompt version that made it.
 GENPIPE_REUSE_LISTENERS: list[str] = ["experiments.experiment.exposure_on_reuse"]
+# Read-only inlines on the generation detail page, from apps above generations.
+GENPIPE_GENERATION_ADMIN_INLINES: list[str] = ["experiments.admin.FeedbackInline"]
+# Extra figures merged into each provider's telemetry report: {key: callable(provider)}.
+TELEMETRY_PROVIDER_EXTRAS: dict[str, str] = {"feedback": "experiments.selectors.provider_feedback"}
 
 # --- Auth, API ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

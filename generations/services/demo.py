@@ -502,4 +502,10 @@ def demo_load(
     if generations < 0 or latency_ms < 0:
         raise DemoError("generations and latency_ms must not be negative")
     world = demo_world_ensure(latency_ms=latency_ms)
-    return demo_generations_fill(world=world, target=generations, progress=progress)
+    result = demo_generations_fill(world=world, target=generations, progress=progress)
+    # Players' feedback on the A/B family, for the experiment page. The experiments app
+    # sits above generations: imported here, at call time, never at module level.
+    from experiments.demo import demo_feedback_ensure
+
+    demo_feedback_ensure(workspace=world.workspace)
+    return result
