@@ -25,7 +25,7 @@ class FeedbackInline(admin.TabularInline):
 
     model = Feedback
     fields = ["metric", "value", "rater_id", "comment", "updated_at"]
-    readonly_fields = fields
+    readonly_fields = ["metric", "value", "rater_id", "comment", "updated_at"]
     extra = 0
     can_delete = False
     verbose_name_plural = "feedback"
