@@ -13,6 +13,7 @@ from generations.serializers import (
     SceneSerializer,
     SocialContextSerializer,
     StrictSerializer,
+    StyleSerializer,
 )
 
 from .models import Feedback, FeedbackMetric, MetricKind
@@ -112,6 +113,7 @@ class RenderSerializer(StrictSerializer):
             max_length=4096, required=False, allow_blank=True, trim_whitespace=False
         )
         social_context = SocialContextSerializer(required=False)
+        style = StyleSerializer(required=False)  # its moods are template variables
 
     config = RenderConfig(required=False)
     template_id = serializers.CharField(max_length=100, required=False)

@@ -265,3 +265,20 @@ def test_adaptive_family_reweighs_on_feedback(api, no_dispatch, django_capture_o
     weights = dict(PromptVersion.objects.values_list("version_number", "adaptive_weight"))
     assert weights[1] == pytest.approx(0.1) and weights[2] == pytest.approx(0.9)
     assert Generation.objects.count() == 16
+
+
+def test_render_takes_moods_from_the_config_style_and_refuses_bad_shapes(api):
+    _family(api)
+    _version(api)
+    body = {
+        "config": {"generation_type": "dialogue", "style": {"mood_to": "giddy"}},
+        "template_id": "greeting",
+        "template_variables": {"npc_name": "Mira"},
+    }
+    response = api.post("/api/v1/prompts/render", body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["final_prompt"] == "Hello from Mira, feeling giddy"
+    for bad in ({"config": {"style": "loud"}}, {"template_variables": [1]}, [1, 2]):
+        response = api.post("/api/v1/prompts/render", bad, format="json")
+        assert response.status_code == 400, bad
+        assert "error" in response.json()
