@@ -113,7 +113,7 @@ class RenderSerializer(StrictSerializer):
             max_length=4096, required=False, allow_blank=True, trim_whitespace=False
         )
         social_context = SocialContextSerializer(required=False)
-        style = StyleSerializer(required=False)  # its moods are template variables
+        style = StyleSerializer(required=False)  # type: ignore[assignment]  # moods: variables
 
     config = RenderConfig(required=False)
     template_id = serializers.CharField(max_length=100, required=False)
