@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from telemetry import keys
 from telemetry.aggregates import (
@@ -143,12 +144,16 @@ def provider_report(
 ) -> dict[str, Any]:
     stats = telemetry_stats(scope="provider", ident=provider.id, now=now, source=source)
     breaker = breaker_view(provider=provider, now=now)
-    return {
+    report = {
         "provider_id": provider.id,
         "name": provider.name,
         "enabled": provider.enabled,
         **stats.as_dict(provider_limits(provider), breaker),
     }
+    # Apps above generations add figures by dotted path (experiments: feedback means).
+    for key, dotted in (getattr(settings, "TELEMETRY_PROVIDER_EXTRAS", {}) or {}).items():
+        report[key] = import_string(dotted)(provider)
+    return report
 
 
 def provider_report_all(

@@ -16,6 +16,8 @@ paths (like Django's middleware), imported once:
 - ``GENPIPE_REUSE_LISTENERS``: ``listener(generation, reason)`` runs when a create is
   answered with an existing generation (``reason``: ``cache``, ``dedup``,
   ``idempotency``).
+- ``GENPIPE_DEMO_EXTENSIONS``: ``extend(workspace=...)`` adds an app's part of the demo
+  data after ``load_demo`` filled the demo workspace.
 """
 
 from __future__ import annotations
@@ -58,12 +60,18 @@ def _load(setting: str) -> tuple[Callable[..., Any], ...]:
 
 @receiver(setting_changed)
 def _reload(*, setting: str, **_: Any) -> None:
-    if setting.startswith("GENPIPE_") and setting.endswith(("_GUARDS", "_LISTENERS")):
+    if setting.startswith("GENPIPE_") and setting.endswith(
+        ("_GUARDS", "_LISTENERS", "_EXTENSIONS")
+    ):
         _load.cache_clear()
 
 
 def create_guards() -> tuple[Callable[..., Any], ...]:
     return _load("GENPIPE_CREATE_GUARDS")
+
+
+def demo_extensions() -> tuple[Callable[..., Any], ...]:
+    return _load("GENPIPE_DEMO_EXTENSIONS")
 
 
 def status_changed(change: StatusChange) -> None:

@@ -176,6 +176,13 @@ class Provider(models.Model):
         return operation_type in (self.operation_types or [])
 
 
+class Allocation(models.TextChoices):
+    """How a family with several active versions assigns new players (sticky either way)."""
+
+    FIXED = "fixed"  # the versions' weights
+    ADAPTIVE = "adaptive"  # Thompson sampling on ``metric`` (experiments.stats)
+
+
 class PromptFamily(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey(
@@ -184,6 +191,22 @@ class PromptFamily(models.Model):
     slug = models.SlugField(max_length=100)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    allocation = models.CharField(
+        max_length=16, choices=Allocation.choices, default=Allocation.FIXED
+    )
+    metric = models.CharField(
+        max_length=64,
+        default="rating",
+        help_text="Feedback metric the experiment verdict and adaptive allocation use.",
+    )
+    min_samples = models.PositiveIntegerField(
+        default=10, help_text="Feedback values per version before anything is decided."
+    )
+    floor_weight = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text="Smallest share of new assignments an active version keeps (adaptive).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -212,6 +235,16 @@ class PromptVersion(models.Model):
     weight = models.PositiveIntegerField(
         default=1, help_text="A/B weight among the family's active versions."
     )
+    labels = models.JSONField(
+        default=list, blank=True, help_text="Names a request may use (template_label)."
+    )
+    notes = models.TextField(blank=True)
+    adaptive_weight = models.FloatField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Share of new assignments under adaptive allocation (set by experiments).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -222,6 +255,23 @@ class PromptVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family_id}@v{self.version_number}"
+
+
+class PromptAssignment(models.Model):
+    """The version a player or playthrough was given in a family's A/B test (sticky)."""
+
+    family = models.ForeignKey(PromptFamily, on_delete=models.CASCADE, related_name="assignments")
+    key = models.CharField(max_length=200)
+    version = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["family", "key"], name="uniq_prompt_assignment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}→{self.version_id}"
 
 
 class GenerationQuerySet(models.QuerySet["Generation"]):

@@ -24,6 +24,7 @@ CAMEL_ALIASES = {
     "generationType": "generation_type",
     "seedSource": "seed_source",
     "templateId": "template_id",
+    "templateLabel": "template_label",
     "imageUrl": "image_url",
     "imageUrls": "image_urls",
     "videoUrl": "video_url",
@@ -249,6 +250,7 @@ class GenerationCreateSerializer(StrictSerializer):
     social_context = SocialContextSerializer(required=False)
     prompt_version_id = serializers.UUIDField(required=False)
     template_id = serializers.CharField(max_length=100, required=False)
+    template_label = serializers.CharField(max_length=64, required=False)
     template_variables = BoundedDictField(
         child=serializers.JSONField(), max_keys=50, required=False
     )

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "generations",
     "telemetry",
     "caching",
+    "experiments",
     "devpanel.apps.DevpanelConfig",
 ]
 
@@ -271,7 +272,14 @@ GENERATION_MAX_COUNTDOWN_S = 300
 # (generations.hooks): a guard may refuse a create, listeners hear of changes and reuses.
 GENPIPE_CREATE_GUARDS: list[str] = []
 GENPIPE_TRANSITION_LISTENERS: list[str] = []
-GENPIPE_REUSE_LISTENERS: list[str] = []
+# experiments: a cache or dedup hit is an exposure of the prompt version that made it.
+GENPIPE_REUSE_LISTENERS: list[str] = ["experiments.experiment.exposure_on_reuse"]
+# Read-only inlines on the generation detail page, from apps above generations.
+GENPIPE_GENERATION_ADMIN_INLINES: list[str] = ["experiments.admin.FeedbackInline"]
+# Extra figures merged into each provider's telemetry report: {key: callable(provider)}.
+TELEMETRY_PROVIDER_EXTRAS: dict[str, str] = {"feedback": "experiments.selectors.provider_feedback"}
+# Parts of the demo data that apps above generations add (experiments: players' feedback).
+GENPIPE_DEMO_EXTENSIONS: list[str] = ["experiments.demo.demo_feedback_ensure"]
 
 # --- Auth, API ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -87,10 +87,18 @@ def known_ids(tokens: dict[str, str]) -> dict[str, str]:
     client.credentials(HTTP_AUTHORIZATION=f"Token {tokens['member']}")
     created = client.post("/api/v1/generations", create_body(), format="json")
     assert created.status_code == 201, created.json()
+    family = client.post("/api/v1/prompt-families", {"slug": "fuzz", "name": "Fuzz"}, format="json")
+    assert family.status_code == 201, family.json()
+    version = client.post(
+        "/api/v1/prompt-families/fuzz/versions", {"template": "hi {{who}}"}, format="json"
+    )
+    assert version.status_code == 201, version.json()
     return {
         "generation_id": created.json()["id"],
         "provider_id": "sandbox",
         "operation_type": "dialogue",
+        "slug": "fuzz",
+        "number": "1",
     }
 
 

@@ -7,10 +7,12 @@ import contextlib
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 
 from ..models import Generation, Status
@@ -66,7 +68,12 @@ class GenerationAdmin(GenerationActionsMixin, GenerationDetailMixin):
     list_per_page = 50
     date_hierarchy = None
     actions = ["cancel_selected", "retry_selected", "invalidate_slots"]
-    inlines = [AttemptInline, EventInline]
+    # Apps above generations add read-only inlines by dotted path (experiments: feedback).
+    inlines = [
+        AttemptInline,
+        EventInline,
+        *(import_string(p) for p in getattr(settings, "GENPIPE_GENERATION_ADMIN_INLINES", ())),
+    ]
     fieldsets = [
         (
             "Generation",

@@ -31,7 +31,7 @@ from ..operations import operation_for
 from ..provider_cache import provider_cached
 from .canonical import canonicalize, reproducible_hash
 from .dispatch import generation_enqueue
-from .prompts import PromptResolution, prompt_resolve
+from .prompts import PromptResolution, prompt_assignment_record, prompt_resolve
 from .social import social_context_resolve
 from .validation import Issue, ValidationReport, request_check
 
@@ -77,10 +77,7 @@ def request_prepare(*, workspace: Workspace, data: Mapping[str, Any]) -> Prepare
     config = data["config"]
     provider_id = data.get("provider_id") or workspace.default_provider_id
     provider = provider_cached(provider_id) if provider_id else None
-    social = social_context_resolve(
-        data.get("social_context") or config.get("social_context"),
-        workspace_max_rating=workspace.max_content_rating,
-    )
+    social = _social(workspace, data)
     prompt_issues: list[Issue] = []
     try:
         prompt = prompt_resolve(workspace=workspace, data=data, social=social)
@@ -125,6 +122,27 @@ def request_prepare(*, workspace: Workspace, data: Mapping[str, Any]) -> Prepare
         )
     return PreparedRequest(
         data, provider, operation_type, social, prompt, canonical, digest, key, report
+    )
+
+
+def _social(workspace: Workspace, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    config = data.get("config") or {}
+    return social_context_resolve(
+        data.get("social_context") or config.get("social_context"),
+        workspace_max_rating=workspace.max_content_rating,
+    )
+
+
+def request_prompt_preview(*, workspace: Workspace, data: Mapping[str, Any]) -> PromptResolution:
+    """The prompt a create with these prompt fields would resolve (``POST /prompts/render``).
+
+    The same social resolution and prompt resolution as ``request_prepare``, including the
+    A/B pick for the player or playthrough; missing variables are listed, not raised, and
+    nothing is written (a new player's assignment is recorded by the create only).
+    """
+    data = {**data, "config": data.get("config") or {}}
+    return prompt_resolve(
+        workspace=workspace, data=data, social=_social(workspace, data), strict=False
     )
 
 
@@ -222,6 +240,7 @@ def _insert(request: _Create) -> Generation:
     for guard in create_guards():  # budgets and the like may refuse (nothing written yet)
         guard(generation, prepared)
     generation.save(force_insert=True)
+    prompt_assignment_record(prepared.prompt)  # a new player's A/B version, now sticky
     event = GenerationEvent.objects.create(
         generation=generation,
         from_status="",

@@ -41,6 +41,7 @@ from django.db import transaction
 
 from core.errors import ValidationFailed
 
+from ..hooks import demo_extensions
 from ..models import (
     ContentRating,
     Generation,
@@ -502,4 +503,9 @@ def demo_load(
     if generations < 0 or latency_ms < 0:
         raise DemoError("generations and latency_ms must not be negative")
     world = demo_world_ensure(latency_ms=latency_ms)
-    return demo_generations_fill(world=world, target=generations, progress=progress)
+    result = demo_generations_fill(world=world, target=generations, progress=progress)
+    # Apps above generations add their part of the demo (experiments: players' feedback on
+    # the A/B family), named in settings like the other extension points.
+    for extend in demo_extensions():
+        extend(workspace=world.workspace)
+    return result
