@@ -41,6 +41,7 @@ from .services.creation import (
     CreateOutcome,
     generation_create,
     generation_retry,
+    prepared_estimate,
     request_prepare,
     validation_record,
 )
@@ -195,6 +196,8 @@ class GenerationValidateApi(APIView):
             report["cache_key"] = prepared.cache_key
             report["reproducible_hash"] = prepared.reproducible_hash
             report["final_prompt"] = prepared.prompt.final_prompt
+            estimate = prepared_estimate(prepared)
+            report["estimated_cost_usd"] = None if estimate is None else str(estimate)
         return Response(report)
 
 

@@ -308,6 +308,9 @@ class ValidationResultSerializer(serializers.Serializer):
     errors = ValidationIssueSerializer(many=True)  # type: ignore[assignment]
     warnings = ValidationIssueSerializer(many=True)
     suggestions = ValidationIssueSerializer(many=True)
+    estimated_cost_usd = serializers.DecimalField(
+        max_digits=14, decimal_places=6, coerce_to_string=True, required=False, allow_null=True
+    )
 
 
 class GenerationSerializer(serializers.ModelSerializer):
@@ -323,6 +326,9 @@ class GenerationSerializer(serializers.ModelSerializer):
     failover_from = serializers.CharField(read_only=True, allow_null=True)
     fallback = serializers.JSONField(read_only=True, allow_null=True)
     cost_usd = serializers.DecimalField(max_digits=14, decimal_places=6, coerce_to_string=True)
+    estimated_cost_usd = serializers.DecimalField(
+        max_digits=14, decimal_places=6, coerce_to_string=True, read_only=True
+    )
 
     class Meta:
         model = Generation
@@ -354,6 +360,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "tokens_in",
             "tokens_out",
             "cost_usd",
+            "estimated_cost_usd",
             "latency_ms",
             "attempts",
             "failover_from",
@@ -405,6 +412,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "tokens_in": g.tokens_in,
             "tokens_out": g.tokens_out,
             "cost_usd": f"{g.cost_usd:.6f}",
+            "estimated_cost_usd": f"{g.estimated_cost_usd:.6f}",
             "latency_ms": g.latency_ms,
             "attempts": g.attempt_count,
             "failover_from": g.failover_from or None,

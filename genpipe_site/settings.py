@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "generations",
     "telemetry",
     "caching",
+    "budgets",
 ]
 
 MIDDLEWARE = [
@@ -260,6 +261,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3000},
     },
+    "reconcile-budgets": {
+        "task": "budgets.reconcile",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 # Overrides of telemetry.health.DEFAULTS (min_samples, degraded/down success rates and
 # consecutive failures, latency_objective_ms), e.g. {"down_consecutive_failures": 10}.
@@ -269,9 +275,21 @@ TELEMETRY_HEALTH: dict[str, float] = {}
 GENERATION_MAX_COUNTDOWN_S = 300
 # Features above the domain plug into the create flow and the status changes by dotted path
 # (generations.hooks): a guard may refuse a create, listeners hear of changes and reuses.
-GENPIPE_CREATE_GUARDS: list[str] = []
-GENPIPE_TRANSITION_LISTENERS: list[str] = []
-GENPIPE_REUSE_LISTENERS: list[str] = []
+GENPIPE_CREATE_GUARDS: list[str] = ["budgets.services.budget_guard"]
+GENPIPE_TRANSITION_LISTENERS: list[str] = ["budgets.services.budget_transition_listener"]
+GENPIPE_REUSE_LISTENERS: list[str] = ["budgets.services.budget_reuse_listener"]
+# Budgets (budgets.store): "redis" or "database"; empty picks redis when REDIS_URL is set.
+GENPIPE_BUDGET_STORE = os.environ.get("GENPIPE_BUDGET_STORE", "")
+# Output tokens a text operation is estimated at unless style.<provider>.max_tokens says.
+GENPIPE_BUDGET_TEXT_OUTPUT_TOKENS = int(os.environ.get("GENPIPE_BUDGET_TEXT_OUTPUT_TOKENS", "512"))
+# Budget alert emails: the console backend unless EMAIL_BACKEND names another (SMTP etc.).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "").lower() in {"1", "true", "yes"}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "genpipe@localhost")
 
 # --- Auth, API ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
