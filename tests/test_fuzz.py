@@ -87,8 +87,11 @@ def known_ids(tokens: dict[str, str]) -> dict[str, str]:
     client.credentials(HTTP_AUTHORIZATION=f"Token {tokens['member']}")
     created = client.post("/api/v1/generations", create_body(), format="json")
     assert created.status_code == 201, created.json()
+    budget = client.post("/api/v1/budgets", {"limit_usd": "100"}, format="json")
+    assert budget.status_code == 201, budget.json()
     return {
         "generation_id": created.json()["id"],
+        "budget_id": str(budget.json()["id"]),
         "provider_id": "sandbox",
         "operation_type": "dialogue",
     }

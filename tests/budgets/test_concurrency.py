@@ -1,7 +1,7 @@
 """200 concurrent creates (16 threads with their own connections, released together)
-against a hard budget that allows N at their estimate: at most N accepted, the rest 402, spent + reserved never over the limit; after the work, spent is the attempts'
-actual cost and nothing stays reserved. PostgreSQL here (both stores); SQLite in
-test_embedded."""
+against a hard budget that allows N at their estimate: at most N accepted, the rest 402,
+spent + reserved never over the limit; after the drain, spent is the attempts' actual
+cost and nothing stays reserved. PostgreSQL here; SQLite in test_embedded."""
 
 from __future__ import annotations
 

@@ -69,11 +69,13 @@ for kind, extra in KINDS.items():
         process_generation.apply(args=[str(gid)])
     budget.refresh_from_db()
     spent, reserved = store_figures(budget, now=timezone.now())
-    actual = sum(to_micros(a.cost_usd) for a in ProviderAttempt.objects.filter(generation__workspace=ws))
+    attempts = ProviderAttempt.objects.filter(generation__workspace=ws)
+    actual = sum(to_micros(a.cost_usd) for a in attempts)
     out[kind] = {"accepted": codes.count(201), "refused": codes.count("budget_exceeded"),
                  "max_sample": max(samples or [0]), "limit": to_micros(budget.limit_usd),
                  "spent": spent, "reserved": reserved, "actual": actual,
-                 "statuses": sorted(set(Generation.objects.filter(workspace=ws).values_list("status", flat=True)))}
+                 "statuses": sorted(set(
+                     Generation.objects.filter(workspace=ws).values_list("status", flat=True)))}
 print(json.dumps(out))
 """
 
