@@ -13,6 +13,8 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "Invalid input (`validation_error` or a rule's own code, `malformed_json`, "
     "`legacy_payload_rejected`, `request_rejected` for oversized bodies).",
     401: "No or invalid credentials (`not_authenticated`, `authentication_failed`).",
+    402: "A hard cost budget would be exceeded (`budget_exceeded`); `fields.budget` names "
+    "the budget, its limit, spent, reserved and when its period resets.",
     403: "Authenticated but not allowed (`permission_denied`, `no_workspace`).",
     404: "Unknown, or belongs to a workspace you are not a member of (`not_found`, "
     "`generation_not_found`, `workspace_not_found`).",

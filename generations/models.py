@@ -372,6 +372,13 @@ class Generation(models.Model):
     tokens_in = models.PositiveIntegerField(default=0)
     tokens_out = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
+    estimated_cost_usd = models.DecimalField(
+        max_digits=14,
+        decimal_places=6,
+        default=Decimal("0"),
+        editable=False,
+        help_text="Cost estimated before create (services.pricing.cost_estimate).",
+    )
 
     objects = GenerationQuerySet.as_manager()
 

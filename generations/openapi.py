@@ -10,11 +10,11 @@ from drf_spectacular.utils import OpenApiExample
 from core.schema import error_responses
 
 # Error statuses per kind of endpoint (the envelope is documented once, as ErrorEnvelope).
-CREATE_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
+CREATE_ERRORS = error_responses(400, 401, 402, 403, 404, 409, 422, 429)
 LIST_ERRORS = error_responses(400, 401, 403, 429)
 READ_ERRORS = error_responses(401, 403, 404, 429)
 ACTION_ERRORS = error_responses(401, 403, 404, 409, 429)
-RETRY_ERRORS = error_responses(400, 401, 403, 404, 409, 429)
+RETRY_ERRORS = error_responses(400, 401, 402, 403, 404, 409, 429)
 BODY_ERRORS = error_responses(400, 401, 403, 404, 429)
 
 _CACHE_KEY = "generation:video_transition|gap_fill|scene-123|scene-456|per_playthrough|pt:pt-9|v1"
@@ -61,6 +61,7 @@ def _generation(**overrides: Any) -> dict[str, Any]:
         "priority": 5,
         "retry_count": 0,
         "cost_usd": "0.000000",
+        "estimated_cost_usd": "0.000412",
         "latency_ms": None,
         "created_at": "2026-11-24T00:08:15.350071Z",
         "started_at": None,

@@ -43,6 +43,7 @@ def generation_json(g: Generation, *, reused: str | None = None) -> dict[str, An
         "tokens_in": g.tokens_in,
         "tokens_out": g.tokens_out,
         "cost_usd": f"{g.cost_usd:.6f}",
+        "estimated_cost_usd": f"{g.estimated_cost_usd:.6f}",
         "latency_ms": g.latency_ms,
         "attempts": g.attempt_count,
         "failover_from": g.failover_from or None,

@@ -310,6 +310,9 @@ class ValidationResultSerializer(serializers.Serializer):
     errors = ValidationIssueSerializer(many=True)  # type: ignore[assignment]
     warnings = ValidationIssueSerializer(many=True)
     suggestions = ValidationIssueSerializer(many=True)
+    estimated_cost_usd = serializers.DecimalField(
+        max_digits=14, decimal_places=6, coerce_to_string=True, required=False, allow_null=True
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -337,6 +340,9 @@ class GenerationSerializer(serializers.ModelSerializer):
     failover_from = serializers.CharField(read_only=True, allow_null=True)
     fallback = serializers.JSONField(read_only=True, allow_null=True)
     cost_usd = serializers.DecimalField(max_digits=14, decimal_places=6, coerce_to_string=True)
+    estimated_cost_usd = serializers.DecimalField(
+        max_digits=14, decimal_places=6, coerce_to_string=True, read_only=True
+    )
 
     class Meta:
         model = Generation
@@ -368,6 +374,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "tokens_in",
             "tokens_out",
             "cost_usd",
+            "estimated_cost_usd",
             "latency_ms",
             "attempts",
             "failover_from",

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "telemetry",
     "caching",
     "experiments",
+    "budgets",
     "devpanel.apps.DevpanelConfig",
 ]
 
@@ -261,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3000},
     },
+    "reconcile-budgets": {
+        "task": "budgets.reconcile",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 # Overrides of telemetry.health.DEFAULTS (min_samples, degraded/down success rates and
 # consecutive failures, latency_objective_ms), e.g. {"down_consecutive_failures": 10}.
@@ -270,16 +276,31 @@ TELEMETRY_HEALTH: dict[str, float] = {}
 GENERATION_MAX_COUNTDOWN_S = 300
 # Features above the domain plug into the create flow and the status changes by dotted path
 # (generations.hooks): a guard may refuse a create, listeners hear of changes and reuses.
-GENPIPE_CREATE_GUARDS: list[str] = []
-GENPIPE_TRANSITION_LISTENERS: list[str] = []
+GENPIPE_CREATE_GUARDS: list[str] = ["budgets.services.budget_guard"]
+GENPIPE_TRANSITION_LISTENERS: list[str] = ["budgets.services.budget_transition_listener"]
 # experiments: a cache or dedup hit is an exposure of the prompt version that made it.
-GENPIPE_REUSE_LISTENERS: list[str] = ["experiments.experiment.exposure_on_reuse"]
+GENPIPE_REUSE_LISTENERS: list[str] = [
+    "experiments.experiment.exposure_on_reuse",
+    "budgets.services.budget_reuse_listener",
+]
 # Read-only inlines on the generation detail page, from apps above generations.
 GENPIPE_GENERATION_ADMIN_INLINES: list[str] = ["experiments.admin.FeedbackInline"]
 # Extra figures merged into each provider's telemetry report: {key: callable(provider)}.
 TELEMETRY_PROVIDER_EXTRAS: dict[str, str] = {"feedback": "experiments.selectors.provider_feedback"}
 # Parts of the demo data that apps above generations add (experiments: players' feedback).
 GENPIPE_DEMO_EXTENSIONS: list[str] = ["experiments.demo.demo_feedback_ensure"]
+# Budgets (budgets.store): "redis" or "database"; empty picks redis when REDIS_URL is set.
+GENPIPE_BUDGET_STORE = os.environ.get("GENPIPE_BUDGET_STORE", "")
+# Output tokens a text operation is estimated at unless style.<provider>.max_tokens says.
+GENPIPE_BUDGET_TEXT_OUTPUT_TOKENS = int(os.environ.get("GENPIPE_BUDGET_TEXT_OUTPUT_TOKENS", "512"))
+# Budget alert emails: the console backend unless EMAIL_BACKEND names another (SMTP etc.).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "").lower() in {"1", "true", "yes"}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "genpipe@localhost")
 
 # --- Auth, API ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -93,8 +93,11 @@ def known_ids(tokens: dict[str, str]) -> dict[str, str]:
         "/api/v1/prompt-families/fuzz/versions", {"template": "hi {{who}}"}, format="json"
     )
     assert version.status_code == 201, version.json()
+    budget = client.post("/api/v1/budgets", {"limit_usd": "100"}, format="json")
+    assert budget.status_code == 201, budget.json()
     return {
         "generation_id": created.json()["id"],
+        "budget_id": str(budget.json()["id"]),
         "provider_id": "sandbox",
         "operation_type": "dialogue",
         "slug": "fuzz",

@@ -19,11 +19,14 @@ def api_token_create(*, username: str, workspace_slug: str) -> str:
     """
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=username)
-    workspace, _ = Workspace.objects.get_or_create(
+    workspace, created = Workspace.objects.get_or_create(
         slug=workspace_slug, defaults={"name": workspace_slug.replace("-", " ").title()}
     )
+    # The first member of a new workspace owns it; later ones join as members.
+    first = created or not WorkspaceMembership.objects.filter(workspace=workspace).exists()
+    role = WorkspaceMembership.Role.OWNER if first else WorkspaceMembership.Role.MEMBER
     WorkspaceMembership.objects.get_or_create(
-        workspace=workspace, user=user, defaults={"role": WorkspaceMembership.Role.OWNER}
+        workspace=workspace, user=user, defaults={"role": role}
     )
     token, _ = Token.objects.get_or_create(user=user)
     return str(token.key)

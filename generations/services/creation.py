@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -31,6 +32,7 @@ from ..operations import operation_for
 from ..provider_cache import provider_cached
 from .canonical import canonicalize, reproducible_hash
 from .dispatch import generation_enqueue
+from .pricing import cost_estimate
 from .prompts import PromptResolution, prompt_assignment_record, prompt_resolve
 from .social import social_context_resolve
 from .validation import Issue, ValidationReport, request_check
@@ -146,6 +148,18 @@ def request_prompt_preview(*, workspace: Workspace, data: Mapping[str, Any]) -> 
     )
 
 
+def prepared_estimate(prepared: PreparedRequest) -> Decimal | None:
+    """The estimated cost of a prepared request (``None`` without a provider)."""
+    if prepared.provider is None:
+        return None
+    return cost_estimate(
+        prepared.provider,
+        prepared.operation_type,
+        prepared.prompt.final_prompt,
+        prepared.data["config"],
+    )
+
+
 def _validation_write(report: ValidationReport, *, source: str, now: datetime) -> BucketWrite:
     return validation_outcome_write(
         source=source,
@@ -236,6 +250,7 @@ def _insert(request: _Create) -> Generation:
         parent=request.parent,
         retry_count=request.retry_count,
         enqueued_at=timezone.now(),  # the task is published when this transaction commits
+        estimated_cost_usd=prepared_estimate(prepared) or Decimal("0"),
     )
     for guard in create_guards():  # budgets and the like may refuse (nothing written yet)
         guard(generation, prepared)

@@ -15,7 +15,13 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 
 from ..models import Workspace
-from .creation import CreateOutcome, generation_create, request_prepare, validation_record
+from .creation import (
+    CreateOutcome,
+    generation_create,
+    prepared_estimate,
+    request_prepare,
+    validation_record,
+)
 from .idempotency import generation_create_idempotent
 
 # What simple-image-to-video means, in the structured format.
@@ -81,4 +87,6 @@ def generation_validate(
         report["cache_key"] = prepared.cache_key
         report["reproducible_hash"] = prepared.reproducible_hash
         report["final_prompt"] = prepared.prompt.final_prompt
+        estimate = prepared_estimate(prepared)
+        report["estimated_cost_usd"] = None if estimate is None else str(estimate)
     return report
