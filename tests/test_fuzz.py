@@ -87,11 +87,43 @@ def known_ids(tokens: dict[str, str]) -> dict[str, str]:
     client.credentials(HTTP_AUTHORIZATION=f"Token {tokens['member']}")
     created = client.post("/api/v1/generations", create_body(), format="json")
     assert created.status_code == 201, created.json()
+    endpoint, delivery = _webhook_with_delivery(created.json()["id"])
     return {
         "generation_id": created.json()["id"],
         "provider_id": "sandbox",
         "operation_type": "dialogue",
+        "webhook_id": str(endpoint),
+        "delivery_id": str(delivery),
     }
+
+
+def _webhook_with_delivery(generation_id: str) -> tuple[int, int]:
+    """A webhook endpoint of the fuzz workspace with one delivery (ids for the paths)."""
+    from django.utils import timezone
+
+    from generations.models import GenerationEvent
+    from webhooks.models import Delivery, Endpoint
+    from webhooks.signing import secret_generate, secret_seal
+
+    event = GenerationEvent.objects.filter(generation_id=generation_id).first()
+    assert event is not None
+    endpoint = Endpoint.objects.create(
+        workspace=event.generation.workspace,
+        url="https://hooks.example.com/genpipe",
+        secret_sealed=secret_seal(secret_generate()),
+    )
+    now = timezone.now()
+    delivery = Delivery.objects.create(
+        endpoint=endpoint,
+        event=event,
+        webhook_id="msg_fuzz",
+        event_type="generation.pending",
+        body="{}",
+        state=Delivery.State.GAVE_UP,
+        created_at=now,
+        updated_at=now,
+    )
+    return endpoint.id, delivery.id
 
 
 def _check(case: Any, token: str) -> None:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from generations.models import GenerationEvent
 from genpipe_site.redaction import redact
 from tests.builders import create_body
-from webhooks.models import Delivery, Endpoint
+from webhooks.models import Delivery
 from webhooks.payload import event_object, webhook_body
 from webhooks.services.endpoints import endpoint_create, endpoint_rotate_secret
 
