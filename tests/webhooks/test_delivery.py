@@ -225,3 +225,23 @@ def test_the_secret_never_reaches_the_logs(api, caplog, settings):
         sweep_until(lambda: len(hook.received) >= 2)
     assert "whsec_" not in caplog.text
     assert endpoint["secret"] not in caplog.text
+
+
+def test_a_secret_sealed_under_a_lost_key_fails_the_attempt_without_sending(api, settings):
+    with receiver() as hook:
+        endpoint = register(api, hook.url, events=["generation.completed"])
+        settings.SECRET_KEY = "another-key-and-no-fallback"
+        generate(api)
+        assert hook.received == []
+    attempt = DeliveryAttempt.objects.get(delivery__endpoint_id=endpoint["id"])
+    assert attempt.error.startswith("secret_unreadable")
+
+
+def test_an_old_key_in_the_fallbacks_still_opens_the_secret(api, settings):
+    with receiver() as hook:
+        endpoint = register(api, hook.url, events=["generation.completed"])
+        settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+        settings.SECRET_KEY = "the-rotated-key"
+        generate(api)
+        (request,) = hook.wait_for(1)
+    request.verify(endpoint["secret"])

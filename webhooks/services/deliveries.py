@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -146,7 +147,12 @@ def _claim(delivery_id: int, now: datetime) -> tuple[Delivery, int] | None:
 def _send(delivery: Delivery, now: datetime) -> PostResult:
     timestamp = int(now.timestamp())
     body = delivery.body.encode("utf-8")
-    secrets = endpoint_signing_secrets(endpoint=delivery.endpoint, now=now)
+    try:
+        secrets = endpoint_signing_secrets(endpoint=delivery.endpoint, now=now)
+    except InvalidToken:
+        # DJANGO_SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS.
+        logger.error("webhook endpoint %s: its secret cannot be decrypted", delivery.endpoint_id)
+        return PostResult(None, 0, "secret_unreadable: rotate the endpoint's secret")
     headers = {
         "webhook-id": delivery.webhook_id,
         "webhook-timestamp": str(timestamp),
@@ -165,7 +171,9 @@ def _disable(endpoint_id: int, reason: str, now: datetime) -> None:
     logger.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
 
 
-def _record(delivery_id: int, number: int, result: PostResult, now: datetime) -> AttemptOutcome:
+def _record(
+    delivery_id: int, number: int, result: PostResult, *, sent_at: datetime, now: datetime
+) -> AttemptOutcome:
     """Write the attempt and move the delivery on: succeeded, retry later, or stop."""
     with transaction.atomic():
         delivery = (
@@ -175,7 +183,7 @@ def _record(delivery_id: int, number: int, result: PostResult, now: datetime) ->
         attempt = DeliveryAttempt(
             delivery=delivery,
             number=number,
-            attempted_at=now,
+            attempted_at=sent_at,
             status_code=result.status_code,
             latency_ms=result.latency_ms,
             error=result.error[:255],
@@ -232,8 +240,9 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
     if claimed is None:
         return AttemptOutcome(Next.NOTHING)
     delivery, number = claimed
-    result = _send(delivery, timezone.now())
-    return _record(delivery_id, number, result, timezone.now())
+    sent_at = timezone.now()
+    result = _send(delivery, sent_at)
+    return _record(delivery_id, number, result, sent_at=sent_at, now=timezone.now())
 
 
 def delivery_redeliver(*, delivery: Delivery, now: datetime) -> Delivery:
