@@ -78,6 +78,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     # Well-known key prefixes (OpenAI/Anthropic, Replicate, Hugging Face, Groq, xAI, Google).
     (re.compile(r"\b(sk-|r8_|hf_|gsk_|xai-|AIza)[A-Za-z0-9_-]{16,}"), rf"\1{MASK}"),
+    # A Standard Webhooks signing secret (webhooks.signing): "whsec_" + base64.
+    (re.compile(r"\bwhsec_[A-Za-z0-9+/=]{16,}"), f"whsec_{MASK}"),
     # A JSON web token.
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
     # A key-looking token after a key-ish phrase: "Incorrect API key provided: ab12…".

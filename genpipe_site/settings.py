@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "caching",
     "experiments",
     "budgets",
+    "webhooks",
     "devpanel.apps.DevpanelConfig",
 ]
 
@@ -267,6 +268,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "sweep-webhook-deliveries": {
+        "task": "webhooks.sweep",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
 }
 # Overrides of telemetry.health.DEFAULTS (min_samples, degraded/down success rates and
 # consecutive failures, latency_objective_ms), e.g. {"down_consecutive_failures": 10}.
@@ -277,7 +283,10 @@ GENERATION_MAX_COUNTDOWN_S = 300
 # Features above the domain plug into the create flow and the status changes by dotted path
 # (generations.hooks): a guard may refuse a create, listeners hear of changes and reuses.
 GENPIPE_CREATE_GUARDS: list[str] = ["budgets.services.budget_guard"]
-GENPIPE_TRANSITION_LISTENERS: list[str] = ["budgets.services.budget_transition_listener"]
+GENPIPE_TRANSITION_LISTENERS: list[str] = [
+    "budgets.services.budget_transition_listener",
+    "webhooks.services.deliveries.event_fan_out",
+]
 # experiments: a cache or dedup hit is an exposure of the prompt version that made it.
 GENPIPE_REUSE_LISTENERS: list[str] = [
     "experiments.experiment.exposure_on_reuse",
@@ -301,6 +310,20 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "").lower() in {"1", "true", "yes"}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "genpipe@localhost")
+
+# --- Webhooks (README "Webhooks") ----------------------------------------------------------
+# Private, loopback and link-local targets are refused unless this is on (tests, local dev).
+GENPIPE_WEBHOOK_ALLOW_PRIVATE = env_bool("GENPIPE_WEBHOOK_ALLOW_PRIVATE", False)
+# Seconds to wait after the 1st, 2nd, ... failed attempt; empty: the Standard Webhooks
+# specification's schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h).
+GENPIPE_WEBHOOK_RETRY_SCHEDULE = os.environ.get("GENPIPE_WEBHOOK_RETRY_SCHEDULE", "")
+# Failed attempts in a row (any delivery) after which an endpoint is disabled.
+GENPIPE_WEBHOOK_DISABLE_AFTER = int(os.environ.get("GENPIPE_WEBHOOK_DISABLE_AFTER", "100"))
+GENPIPE_WEBHOOK_ROTATION_GRACE_S = env_float("GENPIPE_WEBHOOK_ROTATION_GRACE_S", 24 * 3600.0)
+GENPIPE_WEBHOOK_TIMEOUT_S = env_float("GENPIPE_WEBHOOK_TIMEOUT_S", 15.0)
+# Retries further away than this are not published with a countdown (it would outlive the
+# broker's visibility timeout): the sweeper (beat, 30 s) sends them when due.
+GENPIPE_WEBHOOK_MAX_COUNTDOWN_S = 300
 
 # --- Auth, API ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("generations.urls")),
     path("api/v1/", include("experiments.urls")),
     path("api/v1/", include("budgets.urls")),
+    path("api/v1/", include("webhooks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

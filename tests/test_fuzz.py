@@ -95,6 +95,7 @@ def known_ids(tokens: dict[str, str]) -> dict[str, str]:
     assert version.status_code == 201, version.json()
     budget = client.post("/api/v1/budgets", {"limit_usd": "100"}, format="json")
     assert budget.status_code == 201, budget.json()
+    endpoint, delivery = _webhook_with_delivery(created.json()["id"])
     return {
         "generation_id": created.json()["id"],
         "budget_id": str(budget.json()["id"]),
@@ -102,7 +103,38 @@ def known_ids(tokens: dict[str, str]) -> dict[str, str]:
         "operation_type": "dialogue",
         "slug": "fuzz",
         "number": "1",
+        "webhook_id": str(endpoint),
+        "delivery_id": str(delivery),
     }
+
+
+def _webhook_with_delivery(generation_id: str) -> tuple[int, int]:
+    """A webhook endpoint of the fuzz workspace with one delivery (ids for the paths)."""
+    from django.utils import timezone
+
+    from generations.models import GenerationEvent
+    from webhooks.models import Delivery, Endpoint
+    from webhooks.signing import secret_generate, secret_seal
+
+    event = GenerationEvent.objects.filter(generation_id=generation_id).first()
+    assert event is not None
+    endpoint = Endpoint.objects.create(
+        workspace=event.generation.workspace,
+        url="https://hooks.example.com/genpipe",
+        secret_sealed=secret_seal(secret_generate()),
+    )
+    now = timezone.now()
+    delivery = Delivery.objects.create(
+        endpoint=endpoint,
+        event=event,
+        webhook_id="msg_fuzz",
+        event_type="generation.pending",
+        body="{}",
+        state=Delivery.State.GAVE_UP,
+        created_at=now,
+        updated_at=now,
+    )
+    return endpoint.id, delivery.id
 
 
 def _check(case: Any, token: str) -> None:
