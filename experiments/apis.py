@@ -15,7 +15,7 @@ from core.errors import ValidationFailed
 from generations.models import PromptFamily, Workspace
 from generations.selectors import generation_get, workspace_resolve
 from generations.serializers import snake_case_keys
-from generations.services.creation import request_prompt_preview
+from generations.services.submission import request_prompt_preview
 
 from . import experiment, feedback, library
 from .openapi import (

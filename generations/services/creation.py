@@ -79,7 +79,7 @@ def request_prepare(*, workspace: Workspace, data: Mapping[str, Any]) -> Prepare
     config = data["config"]
     provider_id = data.get("provider_id") or workspace.default_provider_id
     provider = provider_cached(provider_id) if provider_id else None
-    social = _social(workspace, data)
+    social = social_resolve(workspace, data)
     prompt_issues: list[Issue] = []
     try:
         prompt = prompt_resolve(workspace=workspace, data=data, social=social)
@@ -127,24 +127,12 @@ def request_prepare(*, workspace: Workspace, data: Mapping[str, Any]) -> Prepare
     )
 
 
-def _social(workspace: Workspace, data: Mapping[str, Any]) -> dict[str, Any] | None:
+def social_resolve(workspace: Workspace, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The request's social context resolved against the workspace's maximum rating."""
     config = data.get("config") or {}
     return social_context_resolve(
         data.get("social_context") or config.get("social_context"),
         workspace_max_rating=workspace.max_content_rating,
-    )
-
-
-def request_prompt_preview(*, workspace: Workspace, data: Mapping[str, Any]) -> PromptResolution:
-    """The prompt a create with these prompt fields would resolve (``POST /prompts/render``).
-
-    The same social resolution and prompt resolution as ``request_prepare``, including the
-    A/B pick for the player or playthrough; missing variables are listed, not raised, and
-    nothing is written (a new player's assignment is recorded by the create only).
-    """
-    data = {**data, "config": data.get("config") or {}}
-    return prompt_resolve(
-        workspace=workspace, data=data, social=_social(workspace, data), strict=False
     )
 
 

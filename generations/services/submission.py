@@ -1,6 +1,7 @@
 """What the create endpoints call: one service per request shape.
 
 ``generation_submit`` is a create with its optional ``Idempotency-Key``;
+``request_prompt_preview`` resolves a request's prompt for ``POST /prompts/render``;
 ``simple_request_shape`` turns the thin clients' image-to-video request into the
 structured request; ``generation_validate`` answers ``validate`` (the API and the dev
 panel's validator) without writing anything but its statistics.
@@ -20,9 +21,11 @@ from .creation import (
     generation_create,
     prepared_estimate,
     request_prepare,
+    social_resolve,
     validation_record,
 )
 from .idempotency import generation_create_idempotent
+from .prompts import PromptResolution, prompt_resolve
 
 # What simple-image-to-video means, in the structured format.
 SIMPLE_IMAGE_TO_VIDEO: dict[str, str] = {
@@ -90,3 +93,16 @@ def generation_validate(
         estimate = prepared_estimate(prepared)
         report["estimated_cost_usd"] = None if estimate is None else str(estimate)
     return report
+
+
+def request_prompt_preview(*, workspace: Workspace, data: Mapping[str, Any]) -> PromptResolution:
+    """The prompt a create with these prompt fields would resolve (``POST /prompts/render``).
+
+    The same social resolution and prompt resolution as ``request_prepare``, including the
+    A/B pick for the player or playthrough; missing variables are listed, not raised, and
+    nothing is written (a new player's assignment is recorded by the create only).
+    """
+    data = {**data, "config": data.get("config") or {}}
+    return prompt_resolve(
+        workspace=workspace, data=data, social=social_resolve(workspace, data), strict=False
+    )
