@@ -9,7 +9,7 @@ from django.utils import timezone
 from .services.dispatch import generation_follow_up
 from .services.idempotency import idempotency_keys_purge
 from .services.jobs import generation_poll, generation_provider_cancel
-from .services.processing import ProcessOutcome, Step, generation_process
+from .services.processing import generation_process
 from .services.sweeper import generations_sweep
 
 # The database went away mid-task: retry the same task (same id, next retry number) until
@@ -22,17 +22,6 @@ DATABASE_RETRY = {
     "retry_jitter": True,
     "max_retries": 30,
 }
-
-
-def _follow_up(generation_id: str, outcome: ProcessOutcome, *, eager: bool) -> None:
-    """Schedule what the outcome asks for (``generation_follow_up``).
-
-    Eager mode (the in-process tests) runs a follow-up inline at once: a delayed start
-    would recurse there, so a scheduled generation stays pending.
-    """
-    if eager and outcome.status == Step.SCHEDULED:
-        return
-    generation_follow_up(generation_id=generation_id, outcome=outcome)
 
 
 def _delivery(request: object) -> str:
@@ -57,7 +46,7 @@ def process_generation(self, generation_id: str, attempt: int = 1) -> str:  # ty
     outcome = generation_process(
         generation_id=generation_id, attempt=attempt, delivery=_delivery(self.request)
     )
-    _follow_up(generation_id, outcome, eager=bool(self.request.is_eager))
+    generation_follow_up(generation_id=generation_id, outcome=outcome)
     return str(outcome.status)
 
 
@@ -71,7 +60,7 @@ def process_generation(self, generation_id: str, attempt: int = 1) -> str:  # ty
 def poll_generation(self, generation_id: str, attempt: int) -> str:  # type: ignore[no-untyped-def]
     """Check an asynchronous provider job once; re-schedules itself while it runs."""
     outcome = generation_poll(generation_id=generation_id, attempt=attempt)
-    _follow_up(generation_id, outcome, eager=bool(self.request.is_eager))
+    generation_follow_up(generation_id=generation_id, outcome=outcome)
     return str(outcome.status)
 
 

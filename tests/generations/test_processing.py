@@ -90,9 +90,13 @@ def test_provider_failure_fails_with_a_code_and_frees_the_slot(
     assert again.status_code == 201  # failed generations are neither deduplicated nor cached
 
 
-def test_scheduled_generation_waits(api):
+def test_scheduled_generation_waits(api, deferred_tasks, django_capture_on_commit_callbacks):
     later = timezone.now() + timedelta(minutes=5)
     generation = create(api, create_body(scheduled_at=later.isoformat()))
+    # A delivery that arrives early re-publishes the start with its countdown.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert process_generation.apply(args=[str(generation.id)]).get() == "scheduled"
+    assert deferred_tasks == [("generations.process_generation", (str(generation.id),), {})]
     outcome = generation_process(generation_id=str(generation.id))
     assert outcome.status == "scheduled"
     assert 290 < outcome.delay_s <= 300
