@@ -308,7 +308,7 @@ OP_FUNCS: dict[str, Callable[[Client, ScenarioSpec], Sample]] = {
 
 def op_func(op: str) -> Callable[[Client, ScenarioSpec], Sample]:
     """The function of ``op``: one of ``OPS``, or ``"package.module:function"`` for the ops
-    of another harness module (e.g. ``bench.peer_litellm``), imported where it runs."""
+    of another harness module (e.g. ``bench.peer_ops``), imported where it runs."""
     if op in OP_FUNCS:
         return OP_FUNCS[op]
     module, sep, name = op.partition(":")

@@ -42,6 +42,7 @@ NAMESPACE = "genpipe-bench-litellm"  # every key LiteLLM writes starts with "<NA
 CACHE_TTL_S = 600
 HIT_PROMPT = "bench litellm cache-hit fixed prompt"
 START_TIMEOUT_S = 180.0
+WARM_WORKERS_S = 4.0
 # name -> (op of bench/peer_ops.py, one client instead of --concurrency)
 SCENARIOS = {
     "litellm_noop": ("op_models", False),
@@ -245,6 +246,24 @@ def warm_cache_hit(port: int, key: str, timeout_s: float = 30.0) -> dict[str, An
     raise RuntimeError(f"LiteLLM's cache never answered the fixed request ({timeout_s:.0f} s)")
 
 
+def warm_workers(args: argparse.Namespace, target: Target) -> int:
+    """Pass-through requests at full concurrency for ``WARM_WORKERS_S``, not measured:
+    each proxy worker sets up its upstream client and cache path on its first requests
+    (seconds on a loaded machine), as genpipe's workers did in the scenarios before."""
+    spec = ScenarioSpec(
+        name="litellm_warm_workers",
+        op="bench.peer_ops:op_chat_miss",
+        concurrency=args.concurrency,
+        procs=args.procs,
+        duration_s=WARM_WORKERS_S,
+        warmup_s=0.0,
+    )
+    result = run_scenario(target, spec)
+    if result["errors"]:
+        raise RuntimeError(f"warming LiteLLM's workers: {result['error_samples']}")
+    return int(result["requests_total"])
+
+
 def run(
     args: argparse.Namespace, stack: Stack, install: dict[str, Any], genpipe: dict[str, Any]
 ) -> dict[str, Any]:
@@ -303,6 +322,7 @@ def run(
             stack, "peer-litellm", port, "/health/liveliness", START_TIMEOUT_S
         )
         hit = warm_cache_hit(port, key)
+        out["warmup_requests"] = warm_workers(args, Target("127.0.0.1", port, key))
         print(f"peer ready ({out['start_s']:.0f} s to start, cache hit verified)", flush=True)
         groups = {"proxy": proxy.pid, "upstream": upstream.pid}
         for name, (op, single) in SCENARIOS.items():
