@@ -43,6 +43,7 @@ CACHE_TTL_S = 600
 HIT_PROMPT = "bench litellm cache-hit fixed prompt"
 START_TIMEOUT_S = 180.0
 WARM_WORKERS_S = 4.0
+HEALTHCHECK_S = 120
 # name -> (op of bench/peer_ops.py, one client instead of --concurrency)
 SCENARIOS = {
     "litellm_noop": ("op_models", False),
@@ -148,6 +149,17 @@ def config_text(upstream_port: int, redis_url: str, master_key: str) -> str:
     """``proxy_config`` as the proxy's config file: JSON, which is YAML (the proxy's
     ``yaml.safe_load`` reads it as it is)."""
     return json.dumps(proxy_config(upstream_port, redis_url, master_key), indent=2)
+
+
+def proxy_cmd(venv: Path, config: Path, port: int, workers: int) -> list[str]:
+    """The proxy's command line. ``--timeout_worker_healthcheck``: uvicorn's supervisor
+    kills a worker that does not answer its ping within 5 s by default, which a worker
+    still importing LiteLLM on a loaded 2-core machine can miss, again and again."""
+    return [
+        str(venv / "bin" / "litellm"),
+        *("--config", str(config), "--host", "127.0.0.1", "--port", str(port)),
+        *("--num_workers", str(workers), "--timeout_worker_healthcheck", str(HEALTHCHECK_S)),
+    ]
 
 
 def proxy_env(home: Path) -> dict[str, str]:
@@ -282,7 +294,9 @@ def run(
     out: dict[str, Any] = {
         "peer": "litellm",
         **install,
-        "proxy_flags": f"--num_workers {args.peer_workers} --host 127.0.0.1 --port <free port>",
+        "proxy_flags": " ".join(
+            proxy_cmd(Path("."), Path("<config>"), 0, args.peer_workers)[1:]
+        ).replace("--port 0", "--port <free port>"),
         "cache": f"redis {redis_parts.hostname}:{redis_parts.port}{redis_parts.path} "
         f"namespace {NAMESPACE} ttl {CACHE_TTL_S}s",
         "scenarios": {},
@@ -305,17 +319,7 @@ def run(
         wait_ready(stack, "peer-upstream", up_port, "/health", 30)
         proxy = stack.start(
             "peer-litellm",
-            [
-                str(Path(install["venv"]) / "bin" / "litellm"),
-                "--config",
-                str(config),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--num_workers",
-                str(args.peer_workers),
-            ],
+            proxy_cmd(Path(install["venv"]), config, port, args.peer_workers),
             proxy_env(home),
         )
         out["start_s"] = wait_ready(
