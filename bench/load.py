@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib
 import json
 import multiprocessing as mp
 import sys
@@ -303,6 +304,20 @@ OP_FUNCS: dict[str, Callable[[Client, ScenarioSpec], Sample]] = {
     "post_to_completed": op_post_to_completed,
     "list": op_list,
 }
+
+
+def op_func(op: str) -> Callable[[Client, ScenarioSpec], Sample]:
+    """The function of ``op``: one of ``OPS``, or ``"package.module:function"`` for the ops
+    of another harness module (e.g. ``bench.peer_ops``), imported where it runs."""
+    if op in OP_FUNCS:
+        return OP_FUNCS[op]
+    module, sep, name = op.partition(":")
+    func = getattr(importlib.import_module(module), name, None) if sep else None
+    if not callable(func):
+        raise ValueError(f"unknown op {op!r}; choose from {OPS} or name module:function")
+    return func  # type: ignore[no-any-return]
+
+
 # Run once at scenario start, before the clients; the params they return join the spec's.
 OP_PREPARE: dict[str, Callable[[Target, ScenarioSpec], dict[str, Any]]] = {
     "list": list_prepare,
@@ -319,7 +334,7 @@ def _proc_main(
     out: Any,  # mp.Queue
 ) -> None:
     """One client process: ``threads`` closed-loop workers, results sent back on ``out``."""
-    op = OP_FUNCS[spec.op]
+    op = op_func(spec.op)
     results: list[list[Sample]] = [[] for _ in range(threads)]
     reconnects = [0] * threads
 
@@ -391,8 +406,7 @@ def run_scenario(
     ``hook("start"|"end", client_pids)`` is called at the edges of the measured window
     (the harness samples CPU counters there).
     """
-    if spec.op not in OP_FUNCS:
-        raise ValueError(f"unknown op {spec.op!r}; choose from {OPS}")
+    op_func(spec.op)  # fails early on an unknown op
     if spec.op in OP_PREPARE:
         spec = replace(spec, params={**spec.params, **OP_PREPARE[spec.op](target, spec)})
     procs = max(1, min(spec.procs, spec.concurrency))

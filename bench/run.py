@@ -753,6 +753,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += _render_http(results)
     if "telemetry" in results:
         lines += render_telemetry(results["telemetry"])
+    if "peer" in results:
+        from bench import peer_report
+
+        lines += peer_report.render_markdown(results)
     lines += ["", f"Total wall time of the run: {results['wall_s']:.0f} s.", ""]
     return "\n".join(lines)
 
@@ -1236,6 +1240,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="1000,100000,1000000",
         help="latency sample counts of the percentile reads",
     )
+    from bench import peer_litellm
+
+    peer_litellm.add_arguments(parser)
     parser.add_argument("--no-markdown", action="store_true", help="only write results.json")
     parser.add_argument(
         "--serve",
@@ -1249,6 +1256,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}")
     args.scenario_list = [s for s in SCENARIOS if s in chosen]
+    if args.peer and args.serve:
+        parser.error("--peer measures, --serve only serves: choose one")
     return args
 
 
@@ -1361,11 +1370,18 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         "environment": environment(args, with_db=use_stack, load_avg=load_avg),
         "scenarios": {},
     }
+    if args.peer:  # install before anything is measured: a failed install costs no run
+        from bench import peer_litellm
+
+        peer_install = peer_litellm.venv_ensure()
     # Before the stack starts: nothing of the benchmark's own competes for the CPUs.
     if "telemetry" in args.scenario_list and not args.serve:
         results["telemetry"] = run_telemetry(args, env)
     if use_stack:
         run_http(args, stack, env, http, results)
+    if args.peer:  # alone on the machine, as genpipe's scenarios were
+        stack.stop()
+        results["peer"] = peer_litellm.run(args, stack, peer_install, results["scenarios"])
     results["wall_s"] = time.monotonic() - wall
     return results
 
@@ -1472,6 +1488,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_markdown:
         print(f"wrote {RESULTS_MD.relative_to(ROOT)}", flush=True)
     errors = sum(r["errors"] for r in results["scenarios"].values())
+    peer = results.get("peer", {})
+    errors += sum(r["errors"] for r in peer.get("scenarios", {}).values()) + bool(peer.get("error"))
     telemetry = results.get("telemetry")
     if telemetry is not None:
         for target in telemetry.get("targets", []):
