@@ -1,0 +1,107 @@
+"""A running genpipe for the observability tests: gunicorn (genpipe_site/gunicorn_conf.py,
+2 workers) and a Celery prefork worker on the test database and this test's Redis,
+sharing one PROMETHEUS_MULTIPROC_DIR."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        time.sleep(0.1)
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    multiproc_dir: Path
+    log_dir: Path
+    web_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def start(self) -> None:
+        gunicorn = [sys.executable, "-m", "gunicorn", "-c", "genpipe_site/gunicorn_conf.py"]
+        gunicorn += ["genpipe_site.wsgi", "--bind", f"127.0.0.1:{self.web_port}"]
+        gunicorn += ["--workers", "2"]
+        queue = self.env["CELERY_TASK_DEFAULT_QUEUE"]
+        worker = [sys.executable, "-m", "celery", "-A", "genpipe_site", "worker", "-Q", queue]
+        worker += ["--pool=prefork", "--concurrency=2", "--loglevel=INFO", "-n", f"{queue}@%h"]
+        worker += ["--without-mingle", "--without-gossip"]
+        for name, command in (("web", gunicorn), ("worker", worker)):
+            with (self.log_dir / f"{name}.log").open("ab") as log:
+                self.processes[name] = subprocess.Popen(
+                    command,
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+        wait_until(self._web_ready, 60, f"gunicorn answering\n{self.log('web')}")
+        wait_until(lambda: " ready." in self.log("worker"), 60, "celery worker ready")
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def _web_ready(self) -> bool:
+        assert self.processes["web"].poll() is None, self.log("web")
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+    def web_workers(self) -> list[int]:
+        """PIDs of gunicorn's worker processes (children of the master)."""
+        master = self.processes["web"].pid
+        out = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[-1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                out.append(int(stat.parent.name))
+        return sorted(out)
