@@ -333,7 +333,7 @@ GENPIPE_WEBHOOK_MAX_COUNTDOWN_S = 300
 # --- Metrics (docs/metrics.md) -------------------------------------------------------------
 # GET /metrics answers staff users and `Authorization: Bearer <GENPIPE_METRICS_TOKEN>`.
 # PROMETHEUS_MULTIPROC_DIR (read by prometheus-client itself) makes gunicorn's and the
-# worker's processes share their values.
+# worker's processes share their values; OTEL_EXPORTER_OTLP_ENDPOINT turns traces on.
 GENPIPE_METRICS_TOKEN = os.environ.get("GENPIPE_METRICS_TOKEN", "")
 
 # --- Auth, API ----------------------------------------------------------------------------

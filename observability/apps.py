@@ -6,6 +6,7 @@ class ObservabilityConfig(AppConfig):
     verbose_name = "Observability"
 
     def ready(self) -> None:
-        from . import worker
+        from . import tracing, worker
 
         worker.worker_signals_connect()
+        tracing.tracing_setup()

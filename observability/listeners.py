@@ -1,4 +1,4 @@
-"""Feeds of the metrics, plugged into ``generations.hooks``.
+"""Feeds of the metrics (and of the provider-call span), plugged into ``generations.hooks``.
 
 Each listener increments in-memory (or memory-mapped) prometheus-client values: no
 database or Redis round trip is added to a request or a task.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from generations.hooks import AttemptFinished, StatusChange
 
-from . import metrics
+from . import metrics, tracing
 
 
 def metrics_on_transition(change: StatusChange) -> None:
@@ -18,6 +18,8 @@ def metrics_on_transition(change: StatusChange) -> None:
         gen_ai_operation_name=metrics.bounded(change.operation_type),
         gen_ai_provider_name=metrics.bounded(change.provider_id),
     ).inc()
+    if change.from_status == "":
+        tracing.creation_annotate(change)
 
 
 def metrics_on_cache_lookup(outcome: str, operation_type: str) -> None:
@@ -28,8 +30,8 @@ def metrics_on_cache_lookup(outcome: str, operation_type: str) -> None:
 
 
 def metrics_on_attempt(attempt: AttemptFinished) -> None:
-    """``GENPIPE_ATTEMPT_LISTENERS``: the GenAI histograms and the cost of one provider
-    call."""
+    """``GENPIPE_ATTEMPT_LISTENERS``: the GenAI histograms and the cost of one provider call
+    (and its span when tracing is on)."""
     provider = metrics.bounded(attempt.provider_id)
     operation = metrics.bounded(attempt.operation_type)
     failed = attempt.outcome == "failed"
@@ -43,3 +45,4 @@ def metrics_on_attempt(attempt: AttemptFinished) -> None:
             metrics.token_usage.labels(provider, operation, token_type).observe(count)
     if attempt.cost_usd:
         metrics.cost.labels(provider, operation).inc(float(attempt.cost_usd))
+    tracing.attempt_span(attempt)

@@ -4,6 +4,10 @@ real gunicorn + worker stack)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.authtoken.models import Token
@@ -12,6 +16,7 @@ from rest_framework.test import APIClient
 from observability.metrics import DURATION_BUCKETS, TOKEN_BUCKETS
 from tests.builders import create_body
 
+ROOT = Path(__file__).resolve().parents[2]
 URL = "/api/v1/generations"
 BEARER = "metrics-bearer-for-tests-0123456789"
 
@@ -142,3 +147,31 @@ def test_failed_calls_carry_their_error_type(
     after = scrape(APIClient(), **bearer)
     assert value(after, name, suffix, error_type="sandbox_busy", **labels) == before + 1
     assert value(after, "genpipe_generations", "_total", status="failed", **labels) >= 1
+
+
+def test_tracing_off_imports_no_opentelemetry():
+    """No OTLP endpoint: setting Django up and answering a request loads none of the
+    tracing code (SDK tracer, exporter, instrumentation) and adds no middleware. (redis-py
+    looks for OpenTelemetry's metrics SDK itself when it is installed; that is redis-py's.)"""
+    code = (
+        "import django, sys; django.setup();"
+        "from django.conf import settings;"
+        "from observability import tracing, listeners;"
+        "assert not tracing.tracing_setup();"
+        "from django.test import Client; Client().get('/healthz');"
+        "prefixes = ('opentelemetry.sdk.trace', 'opentelemetry.exporter',"
+        " 'opentelemetry.instrumentation', 'opentelemetry.propagate');"
+        "bad = sorted(m for m in sys.modules if m.startswith(prefixes));"
+        "bad += [m for m in settings.MIDDLEWARE if 'opentelemetry' in m];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    env = {
+        k: v
+        for k, v in __import__("os").environ.items()
+        if not k.startswith("OTEL_") and k != "DJANGO_SETTINGS_MODULE"
+    }
+    env["DJANGO_SETTINGS_MODULE"] = "genpipe_site.settings"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

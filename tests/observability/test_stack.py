@@ -1,13 +1,14 @@
-"""``/metrics`` from a running stack: real gunicorn (2 workers, the documented
+"""``/metrics`` and traces from a running stack: real gunicorn (2 workers, the documented
 gunicorn_conf.py), a real Celery prefork worker, PostgreSQL and Redis, real HTTP traffic.
 
 The scrape is parsed with prometheus-client's own parser; its figures are compared with
 the telemetry and cache statistics APIs, which count the same events on their own path
-(Redis aggregates)."""
+(Redis aggregates). Traces go to an OTLP/HTTP receiver in the test."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from generations.models import Generation, ProviderAttempt, Workspace, Workspace
 from observability.metrics import DURATION_BUCKETS, TOKEN_BUCKETS
 from tests.builders import create_body
 
-from .stack import Stack, free_port, wait_until
+from .stack import OtlpReceiver, Stack, free_port, wait_until
 
 pytestmark = [
     pytest.mark.postgres,
@@ -35,10 +36,19 @@ BEARER = "scrape-" + uuid.uuid4().hex
 GENERATIONS = "/api/v1/generations"
 DURATION = "gen_ai_client_operation_duration_seconds"
 USAGE = "gen_ai_client_token_usage"
+SPAN_SERVER, SPAN_CLIENT, SPAN_PRODUCER, SPAN_CONSUMER = 2, 3, 4, 5  # OTLP Span.SpanKind
 
 
 @pytest.fixture
-def stack(telemetry_redis: Any, sandbox: Any, tmp_path: Path):
+def receiver() -> Iterator[OtlpReceiver]:
+    otlp = OtlpReceiver()
+    otlp.start()
+    yield otlp
+    otlp.stop()
+
+
+@pytest.fixture
+def stack(telemetry_redis: Any, sandbox: Any, receiver: OtlpReceiver, tmp_path: Path):
     db = connection.settings_dict
     multiproc = tmp_path / "prometheus"
     multiproc.mkdir()
@@ -59,6 +69,9 @@ def stack(telemetry_redis: Any, sandbox: Any, tmp_path: Path):
         GENPIPE_ACCESS_LOG_LEVEL="WARNING",
         PROMETHEUS_MULTIPROC_DIR=str(multiproc),
         GENPIPE_WORKER_METRICS_PORT=str(free_port()),
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{receiver.port}",
+        OTEL_BSP_SCHEDULE_DELAY="200",
+        OTEL_SERVICE_NAME="genpipe-test",
         PYTHONUNBUFFERED="1",
     )
     running = Stack(env=env, multiproc_dir=multiproc, log_dir=tmp_path)
@@ -246,3 +259,48 @@ def test_scrape_matches_the_telemetry_api_and_series_stay_flat(stack, clients):
         assert total(after_exit, lookups, "_total", outcome=outcome) == total(
             after_players, lookups, "_total", outcome=outcome
         )
+
+
+def test_one_create_is_one_connected_trace_from_the_api_to_the_provider_call(
+    stack, clients, receiver
+):
+    body = create_body(config={"generation_type": "dialogue", "prompt": "trace me"})
+    generation_id = create(stack, clients["member"], body)["id"]
+    wait_until(all_finished, 60, "the worker finishing the generation")
+
+    def provider_span() -> Any:
+        for span in receiver.spans:
+            ours = span.attributes.get("genpipe.generation.id") == generation_id
+            if ours and span.kind == SPAN_CLIENT:
+                return span
+        return None
+
+    call = wait_until(provider_span, 30, "the provider call's span at the receiver")
+    assert call.attributes["gen_ai.operation.name"] == "dialogue"
+    assert call.attributes["gen_ai.provider.name"] == "sandbox"
+    assert call.attributes["gen_ai.request.model"]
+    assert call.attributes["gen_ai.usage.input_tokens"] > 0
+    assert call.attributes["gen_ai.usage.output_tokens"] > 0
+
+    def whole_trace() -> dict[str, Any] | None:
+        spans = {s.span_id: s for s in receiver.spans if s.trace_id == call.trace_id}
+        chain, span = [], call
+        while span is not None:
+            chain.append(span)
+            span = spans.get(span.parent_id) if span.parent_id else None
+        return {"chain": chain} if chain[-1].kind == SPAN_SERVER else None
+
+    chain = wait_until(whole_trace, 30, "the trace's root (the API request) at the receiver")[
+        "chain"
+    ]
+    kinds = [span.kind for span in chain]
+    # provider call <- task (worker) <- publish <- ... <- API request (root)
+    assert kinds[:3] == [SPAN_CLIENT, SPAN_CONSUMER, SPAN_PRODUCER]
+    root = chain[-1]
+    assert root.parent_id == ""
+    assert root.attributes["genpipe.generation.id"] == generation_id
+    assert root.attributes.get("http.request.method", root.attributes.get("http.method")) == "POST"
+    # The task span (exported by the worker) and the publish span (by the web process).
+    assert chain[1].attributes["genpipe.generation.id"] == generation_id
+    assert chain[2].attributes["genpipe.generation.id"] == generation_id
+    assert {span.service for span in chain} == {"genpipe-test"}
