@@ -7,6 +7,8 @@ the telemetry and cache statistics APIs, which count the same events on their ow
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -304,3 +306,39 @@ def test_one_create_is_one_connected_trace_from_the_api_to_the_provider_call(
     assert chain[1].attributes["genpipe.generation.id"] == generation_id
     assert chain[2].attributes["genpipe.generation.id"] == generation_id
     assert {span.service for span in chain} == {"genpipe-test"}
+
+
+def test_task_events_reach_a_flower_style_listener(stack, clients):
+    """What Flower reads: the web process sends task-sent, the worker the task's
+    received/started/succeeded events, on genpipe's broker."""
+    from genpipe_site.celery import app
+
+    events: list[dict[str, Any]] = []
+    with app.connection_for_read() as connection_:
+        receiver = app.events.Receiver(connection_, handlers={"*": events.append})
+        # capture() declares its queue, then drains until should_stop (checked every second)
+        thread = threading.Thread(target=receiver.capture, kwargs={"limit": None}, daemon=True)
+        thread.start()
+        time.sleep(2)  # the event queue is bound before the create
+        body = create_body(config={"generation_type": "dialogue", "prompt": "seen by flower"})
+        generation_id = create(stack, clients["member"], body)["id"]
+
+        def task_events() -> dict[str, dict[str, Any]] | None:
+            sent = [
+                e
+                for e in events
+                if e["type"] == "task-sent" and generation_id in str(e.get("args"))
+            ]
+            if not sent:
+                return None
+            ours = {e["type"]: e for e in events if e.get("uuid") == sent[0]["uuid"]}
+            return ours if "task-succeeded" in ours else None
+
+        try:
+            seen = wait_until(task_events, 30, "task-sent … task-succeeded for the create")
+        finally:
+            receiver.should_stop = True
+            thread.join(5)
+    assert seen["task-sent"]["name"] == "generations.process_generation"
+    assert {"task-received", "task-started", "task-succeeded"} <= set(seen)
+    assert seen["task-received"]["hostname"].startswith("obs-")
