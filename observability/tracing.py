@@ -18,12 +18,15 @@ constant-time no-op, so the create path costs what it did.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from generations.hooks import AttemptFinished, StatusChange
 
 _tracer: Any = None  # an opentelemetry Tracer once tracing_setup() turned tracing on
 _running: dict[str, tuple[Any, Any]] = {}  # task id -> (span, context token)
+RUNNING_CAP = 10_000  # a publish that failed never ends its span: drop the oldest then
+_lock = threading.Lock()  # the threads pool runs tasks side by side
 GENERATION_ID = "genpipe.generation.id"
 
 
@@ -105,12 +108,25 @@ def _publish_start(sender: Any = None, headers: Any = None, body: Any = None, **
     if generation_id:
         span.set_attribute(GENERATION_ID, generation_id)
     propagate.inject(headers, context=trace.set_span_in_context(span))
-    _running[f"publish:{task_id}"] = (span, None)
+    _remember(f"publish:{task_id}", span, None)
+
+
+def _remember(key: str, span: Any, token: Any) -> None:
+    with _lock:
+        while len(_running) >= RUNNING_CAP:
+            stale, _token = _running.pop(next(iter(_running)))
+            stale.end()
+        _running[key] = (span, token)
+
+
+def _forget(key: str) -> tuple[Any, Any]:
+    with _lock:
+        return _running.pop(key, (None, None))
 
 
 def _publish_end(headers: Any = None, **_: Any) -> None:
     task_id = str((headers or {}).get("id") or "") if isinstance(headers, dict) else ""
-    span, _token = _running.pop(f"publish:{task_id}", (None, None))
+    span, _token = _forget(f"publish:{task_id}")
     if span is not None:
         span.end()
 
@@ -142,13 +158,13 @@ def _task_start(task_id: str = "", task: Any = None, args: Any = None, **_: Any)
     if generation_id:
         span.set_attribute(GENERATION_ID, generation_id)
     token = context.attach(trace.set_span_in_context(span))
-    _running[f"task:{task_id}"] = (span, token)
+    _remember(f"task:{task_id}", span, token)
 
 
 def _task_end(task_id: str = "", **_: Any) -> None:
     from opentelemetry import context
 
-    span, token = _running.pop(f"task:{task_id}", (None, None))
+    span, token = _forget(f"task:{task_id}")
     if token is not None:
         context.detach(token)
     if span is not None:
