@@ -252,10 +252,11 @@ CELERY_TIMEZONE = "UTC"
 # Django's LOGGING stays in charge of the worker's output (JSON in production).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Task events for Flower and `celery events` (README "Flower"): the worker sends them (as
-# with `celery worker -E`), publishers send task-sent. Events go to the broker's event
-# exchange and are dropped when nobody listens.
+# with `celery worker -E`); they go to the broker's event exchange and are dropped when
+# nobody listens. task-sent is opt-in: it is one more broker publish on every create
+# (bench/observability_bench.py measured it at about twice the task publish itself).
 CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_WORKER_SEND_TASK_EVENTS", True)
-CELERY_TASK_SEND_SENT_EVENT = env_bool("CELERY_TASK_SEND_SENT_EVENT", True)
+CELERY_TASK_SEND_SENT_EVENT = env_bool("CELERY_TASK_SEND_SENT_EVENT", False)
 # `celery -A genpipe_site beat` publishes these; a run that has not started within its
 # period is dropped, so a worker outage does not leave a queue of sweeps behind.
 CELERY_BEAT_SCHEDULE = {
