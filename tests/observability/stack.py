@@ -118,6 +118,16 @@ def _value(any_value: Any) -> Any:
     return getattr(any_value, kind) if kind else None
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @dataclass
 class Stack:
     env: dict[str, str]
@@ -173,6 +183,12 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
+            # Pool children outliving their parent would keep database sessions open.
+            deadline = time.monotonic() + 10
+            while _group_alive(process.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _group_alive(process.pid):
+                os.killpg(process.pid, signal.SIGKILL)
 
     def web_workers(self) -> list[int]:
         """PIDs of gunicorn's worker processes (children of the master)."""
