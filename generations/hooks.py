@@ -16,6 +16,11 @@ paths (like Django's middleware), imported once:
 - ``GENPIPE_REUSE_LISTENERS``: ``listener(generation, reason)`` runs when a create is
   answered with an existing generation (``reason``: ``cache``, ``dedup``,
   ``idempotency``).
+- ``GENPIPE_CACHE_LOOKUP_LISTENERS``: ``listener(outcome, operation_type)`` runs once per
+  create that consulted the cache (``outcome``: ``cache``, ``dedup`` or ``miss``), as the
+  cache statistics count it.
+- ``GENPIPE_ATTEMPT_LISTENERS``: ``listener(attempt)`` runs in the worker after every
+  finished provider call, with an ``AttemptFinished`` (where telemetry records it).
 - ``GENPIPE_DEMO_EXTENSIONS``: ``extend(workspace=...)`` adds an app's part of the demo
   data after ``load_demo`` filled the demo workspace.
 """
@@ -27,6 +32,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -51,6 +57,24 @@ class StatusChange:
     to_status: str
     reason: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class AttemptFinished:
+    """One finished provider call (a saved ``ProviderAttempt``), as listeners get it."""
+
+    generation_id: uuid.UUID
+    provider_id: str
+    operation_type: str
+    outcome: str  # succeeded | failed | discarded
+    error_code: str
+    model: str  # the model that answered, else the provider's configured one ("" unknown)
+    latency_ms: int | None
+    tokens_in: int
+    tokens_out: int
+    cost_usd: Decimal
+    started_at: datetime
+    finished_at: datetime
 
 
 @cache
@@ -89,3 +113,39 @@ def generation_reused(generation: Any, reason: str) -> None:
             listener(generation, reason)
         except Exception:
             logger.exception("reuse listener %s failed", getattr(listener, "__name__", ""))
+
+
+def cache_looked_up(outcome: str, operation_type: str) -> None:
+    """Tell every cache lookup listener of one create's lookup outcome."""
+    for listener in _load("GENPIPE_CACHE_LOOKUP_LISTENERS"):
+        try:
+            listener(outcome, operation_type)
+        except Exception:
+            logger.exception("cache lookup listener %s failed", getattr(listener, "__name__", ""))
+
+
+def attempt_finished(row: Any, *, model: str, finished_at: datetime) -> None:
+    """Tell every attempt listener of a finished provider call (``row``: the saved
+    ``ProviderAttempt``); nothing is built when no listener is configured."""
+    listeners = _load("GENPIPE_ATTEMPT_LISTENERS")
+    if not listeners:
+        return
+    attempt = AttemptFinished(
+        generation_id=row.generation_id,
+        provider_id=row.provider_id,
+        operation_type=row.operation_type,
+        outcome=row.outcome,
+        error_code=row.error_code,
+        model=model,
+        latency_ms=row.latency_ms,
+        tokens_in=row.tokens_in,
+        tokens_out=row.tokens_out,
+        cost_usd=row.cost_usd,
+        started_at=row.started_at,
+        finished_at=finished_at,
+    )
+    for listener in listeners:
+        try:
+            listener(attempt)
+        except Exception:
+            logger.exception("attempt listener %s failed", getattr(listener, "__name__", ""))

@@ -16,3 +16,14 @@ timeout = 30
 # 431 page. 8190 is the largest request line gunicorn accepts (its default is 4094).
 limit_request_line = 8190
 limit_request_field_size = 16384
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A web worker exited: with ``PROMETHEUS_MULTIPROC_DIR`` (docs/metrics.md), drop its
+    live gauges; its counters and histograms stay in the sums."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

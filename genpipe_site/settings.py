@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "experiments",
     "budgets",
     "webhooks",
+    "observability.apps.ObservabilityConfig",
     "devpanel.apps.DevpanelConfig",
 ]
 
@@ -250,6 +251,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Django's LOGGING stays in charge of the worker's output (JSON in production).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Task events for Flower and `celery events` (README "Flower"): the worker sends them (as
+# with `celery worker -E`); they go to the broker's event exchange and are dropped when
+# nobody listens. task-sent is opt-in: it is one more broker publish on every create
+# (bench/observability_bench.py measured it at about twice the task publish itself).
+CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_WORKER_SEND_TASK_EVENTS", True)
+CELERY_TASK_SEND_SENT_EVENT = env_bool("CELERY_TASK_SEND_SENT_EVENT", False)
 # `celery -A genpipe_site beat` publishes these; a run that has not started within its
 # period is dropped, so a worker outage does not leave a queue of sweeps behind.
 CELERY_BEAT_SCHEDULE = {
@@ -286,7 +293,11 @@ GENPIPE_CREATE_GUARDS: list[str] = ["budgets.services.budget_guard"]
 GENPIPE_TRANSITION_LISTENERS: list[str] = [
     "budgets.services.budget_transition_listener",
     "webhooks.services.deliveries.event_fan_out",
+    "observability.listeners.metrics_on_transition",
 ]
+# observability (docs/metrics.md): the cache lookups and provider calls counted in /metrics.
+GENPIPE_CACHE_LOOKUP_LISTENERS: list[str] = ["observability.listeners.metrics_on_cache_lookup"]
+GENPIPE_ATTEMPT_LISTENERS: list[str] = ["observability.listeners.metrics_on_attempt"]
 # experiments: a cache or dedup hit is an exposure of the prompt version that made it.
 GENPIPE_REUSE_LISTENERS: list[str] = [
     "experiments.experiment.exposure_on_reuse",
@@ -324,6 +335,12 @@ GENPIPE_WEBHOOK_TIMEOUT_S = env_float("GENPIPE_WEBHOOK_TIMEOUT_S", 15.0)
 # Retries further away than this are not published with a countdown (it would outlive the
 # broker's visibility timeout): the sweeper (beat, 30 s) sends them when due.
 GENPIPE_WEBHOOK_MAX_COUNTDOWN_S = 300
+
+# --- Metrics (docs/metrics.md) -------------------------------------------------------------
+# GET /metrics answers staff users and `Authorization: Bearer <GENPIPE_METRICS_TOKEN>`.
+# PROMETHEUS_MULTIPROC_DIR (read by prometheus-client itself) makes gunicorn's and the
+# worker's processes share their values; OTEL_EXPORTER_OTLP_ENDPOINT turns traces on.
+GENPIPE_METRICS_TOKEN = os.environ.get("GENPIPE_METRICS_TOKEN", "")
 
 # --- Auth, API ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -407,8 +424,8 @@ LOGIN_URL = "admin:login"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    # Probes talk plain HTTP to the pod: answer them instead of redirecting to HTTPS.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # Probes and Prometheus talk plain HTTP to the pod: answer them instead of redirecting.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)

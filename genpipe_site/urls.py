@@ -1,5 +1,5 @@
 """Root URLs: the API under /api/v1/, its OpenAPI schema and docs, the admin, and the
-liveness/readiness probes."""
+liveness/readiness probes, and the Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import errors, health
+from observability.views import MetricsView
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("generations.urls")),
     path("api/v1/", include("experiments.urls")),

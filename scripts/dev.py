@@ -32,6 +32,7 @@ import hashlib
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -330,9 +331,23 @@ def banner(port: int, token: str | None, login: tuple[str, str], env: dict[str, 
     return "\n".join(lines)
 
 
+def metrics_dir_prepare(env: dict[str, str]) -> Path:
+    """The folder where the dev server and the worker write their metrics (docs/metrics.md),
+    so `/metrics` shows the worker's provider calls too: ``PROMETHEUS_MULTIPROC_DIR`` when
+    set, else ``GENPIPE_VAR_DIR/prometheus``, emptied here (before either process starts)."""
+    if env.get("PROMETHEUS_MULTIPROC_DIR"):
+        return Path(env["PROMETHEUS_MULTIPROC_DIR"])
+    folder = var_dir(env) / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
+
+
 def cmd_run(port: int) -> int:
     python = bootstrap()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    metrics_dir_prepare(env)
     database, cache, broker = backends(env)
     mode = "embedded default" if not any(env.get(v) for v in SERVICE_VARS) else "from env"
     say(f"backends ({mode}): {database}; {cache}; {broker}")

@@ -26,7 +26,13 @@ from telemetry.buckets import BucketWrite, bucket_add, bucket_merge
 from telemetry.validation import validation_outcome_write
 
 from ..errors import InvalidTransition
-from ..hooks import StatusChange, create_guards, generation_reused, status_changed
+from ..hooks import (
+    StatusChange,
+    cache_looked_up,
+    create_guards,
+    generation_reused,
+    status_changed,
+)
 from ..models import Generation, GenerationEvent, Provider, Status, Workspace
 from ..operations import operation_for
 from ..provider_cache import provider_cached
@@ -322,6 +328,8 @@ def generation_create(
             stats.append(cache_stats_write(outcome=outcome.reused or "miss", now=now))
     finally:  # outside the transaction: the slot lock is never held for statistics
         bucket_add(*bucket_merge(stats))
+    if looked_up:
+        cache_looked_up(outcome.reused or "miss", prepared.operation_type)
     if outcome.reused is not None:
         generation_reused(outcome.generation, outcome.reused)
     return outcome

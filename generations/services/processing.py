@@ -29,6 +29,7 @@ from core.redaction import redact
 from telemetry.recording import telemetry_record_attempt
 
 from ..errors import InvalidTransition
+from ..hooks import attempt_finished
 from ..models import Generation, Provider, ProviderAttempt, Status
 from ..providers.base import (
     ProviderConfig,
@@ -261,7 +262,7 @@ def _complete(
         else:
             outcome = ProviderAttempt.Outcome.SUCCEEDED
         _save_attempt(row, outcome, clock)
-    _report_attempt(row, probe=probe)
+    _report_attempt(row, probe=probe, model=str((result.metadata or {}).get("model") or ""))
     if outcome == ProviderAttempt.Outcome.DISCARDED:
         return ProcessOutcome(Step.DISCARDED)
     return ProcessOutcome(Step.COMPLETED)
@@ -298,9 +299,13 @@ def _save_attempt(
 
 
 def _report_attempt(
-    row: ProviderAttempt, *, error: ProviderError | None = None, probe: bool = False
+    row: ProviderAttempt,
+    *,
+    error: ProviderError | None = None,
+    probe: bool = False,
+    model: str = "",
 ) -> None:
-    """Feed a saved attempt to the circuit breaker and telemetry."""
+    """Feed a saved attempt to the circuit breaker, telemetry and the attempt listeners."""
     finished = row.finished_at or timezone.now()
     succeeded = row.outcome != ProviderAttempt.Outcome.FAILED
     breaker_record(
@@ -321,6 +326,8 @@ def _report_attempt(
         cost_usd=row.cost_usd,
         at=finished,
     )
+    model = model or str((row.provider.settings or {}).get("model") or "")
+    attempt_finished(row, model=model, finished_at=finished)
 
 
 def _after_failure(

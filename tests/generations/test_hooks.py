@@ -59,3 +59,57 @@ def test_listeners_hear_each_change_after_commit_and_each_reuse(
     hooked.clear()
     again = api.post(URL, create_body(), format="json").json()
     assert hooked == [("reused", again["reused"], first["id"])]
+
+
+def looked_up(outcome: str, operation_type: str) -> None:
+    HEARD.append(("lookup", outcome, operation_type))
+
+
+def attempted(attempt: Any) -> None:
+    HEARD.append(attempt)
+
+
+def test_lookup_and_attempt_listeners_hear_what_telemetry_counts(
+    api, sandbox, settings, django_capture_on_commit_callbacks
+):
+    HEARD.clear()
+    settings.GENPIPE_CACHE_LOOKUP_LISTENERS = ["tests.generations.test_hooks.looked_up"]
+    settings.GENPIPE_ATTEMPT_LISTENERS = ["tests.generations.test_hooks.attempted"]
+    body = create_body(config={"generation_type": "dialogue", "prompt": "hear the call"})
+    with django_capture_on_commit_callbacks(execute=True):
+        first = api.post(URL, body, format="json").json()
+    lookup, attempt = HEARD
+    assert lookup == ("lookup", "miss", "dialogue")
+    generation = Generation.objects.get(id=first["id"])
+    row = generation.attempts.get()
+    assert (attempt.generation_id, attempt.provider_id) == (generation.id, "sandbox")
+    assert (attempt.operation_type, attempt.outcome, attempt.error_code) == (
+        "dialogue",
+        "succeeded",
+        "",
+    )
+    assert attempt.model == "sandbox-text-1"  # the model the provider answered with
+    assert (attempt.tokens_in, attempt.tokens_out) == (row.tokens_in, row.tokens_out)
+    assert attempt.cost_usd == row.cost_usd == generation.cost_usd
+    assert (attempt.latency_ms, attempt.started_at) == (row.latency_ms, row.started_at)
+    HEARD.clear()
+    api.post(URL, body, format="json")
+    forced = create_body(config={"generation_type": "dialogue", "prompt": "x"}, force_new=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(URL, forced, format="json")
+    # the repeat is a dedup hit; force_new consults no cache (it still calls the provider)
+    assert HEARD[0] == ("lookup", "dedup", "dialogue")
+    assert len(HEARD) == 2 and HEARD[1].outcome == "succeeded"
+
+
+def test_a_failed_call_reaches_the_attempt_listeners_with_its_code(
+    api, sandbox, settings, django_capture_on_commit_callbacks
+):
+    HEARD.clear()
+    settings.GENPIPE_ATTEMPT_LISTENERS = ["tests.generations.test_hooks.attempted"]
+    sandbox.settings = {"failure_rate": 1.0, "failure_code": "sandbox_busy", "max_retries": 0}
+    sandbox.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(URL, create_body(config={"prompt": "fails"}), format="json")
+    (attempt,) = HEARD
+    assert (attempt.outcome, attempt.error_code) == ("failed", "sandbox_busy")
