@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "Invalid input (`validation_error` or a rule's own code, `malformed_json`, "
-    "`legacy_payload_rejected`, `request_rejected` for oversized bodies).",
+    "`legacy_payload_rejected`, `unknown_parameter`).",
     401: "No or invalid credentials (`not_authenticated`, `authentication_failed`).",
     402: "A hard cost budget would be exceeded (`budget_exceeded`); `fields.budget` names "
     "the budget, its limit, spent, reserved and when its period resets.",

@@ -83,6 +83,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.logs.RequestIdMiddleware",  # first: every later log line has the id
     "core.middleware.BadInputMiddleware",  # NUL in a query string or header: 400
+    # API paths: a body over the cap is a 413 before any work, an unrouted path a 404,
+    # both in the envelope (never Django's HTML or debug pages).
+    "core.middleware.ApiEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, dev panel, API docs) straight from the web process, before the
     # session and auth work a static request does not need.

@@ -243,11 +243,9 @@ def test_non_object_body_is_400(api):
     assert_envelope(api.post(URL, [1, 2], format="json"), 400, "invalid_body")
 
 
-def test_oversized_body_is_400(api):
+def test_oversized_body_is_413(api):
     body = create_body(description="x" * 300_000)
-    response = api.post(URL, body, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "request_rejected"
+    assert_envelope(api.post(URL, body, format="json"), 413, "request_too_large")
 
 
 def test_throttled_is_429_with_retry_after(api, monkeypatch):
