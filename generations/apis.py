@@ -9,13 +9,14 @@ from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.errors import ValidationFailed
 from core.throttling import ScopedRateThrottle, UserRateThrottle
 
 from .errors import LegacyPayloadRejected
-from .filters import GenerationFilter
+from .filters import GenerationFilter, query_parameters_check
 from .openapi import (
     ACTION_ERRORS,
     BODY_ERRORS,
@@ -43,6 +44,13 @@ from .services.social import social_map
 from .services.submission import generation_submit, generation_validate, simple_request_shape
 
 LEGACY_KEYS = {"prompt", "quality", "duration"}
+# The list's filters, its pagination, and DRF's format override (the browsable API's).
+LIST_PARAMETERS = {
+    *GenerationFilter.base_filters,
+    GenerationCursorPagination.cursor_query_param,
+    GenerationCursorPagination.page_size_query_param,
+    *([api_settings.URL_FORMAT_OVERRIDE] if api_settings.URL_FORMAT_OVERRIDE else []),
+}
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -94,6 +102,10 @@ class GenerationListCreateApi(ListAPIView):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return generation_list(user=self.request.user)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        query_parameters_check(request.query_params, allowed=LIST_PARAMETERS)
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(
         request=GenerationCreateSerializer,
