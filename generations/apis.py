@@ -15,8 +15,9 @@ from rest_framework.views import APIView
 from core.errors import ValidationFailed
 from core.throttling import ScopedRateThrottle, UserRateThrottle
 
-from .errors import LegacyPayloadRejected
+from .errors import LegacyPayloadRejected, is_legacy_payload
 from .filters import GenerationFilter, query_parameters_check
+from .models import Workspace
 from .openapi import (
     ACTION_ERRORS,
     BODY_ERRORS,
@@ -25,6 +26,9 @@ from .openapi import (
     LIST_ERRORS,
     READ_ERRORS,
     RETRY_ERRORS,
+    VALIDATE_DOC,
+    VALIDATE_ERRORS,
+    VALIDATE_EXAMPLES,
 )
 from .pagination import GenerationCursorPagination
 from .rendering import generation_json
@@ -41,9 +45,8 @@ from .serializers import (
 from .services.creation import CreateOutcome, generation_retry
 from .services.lifecycle import generation_cancel
 from .services.social import social_map
-from .services.submission import generation_submit, generation_validate, simple_request_shape
+from .services.submission import generation_submit, request_validate, simple_request_shape
 
-LEGACY_KEYS = {"prompt", "quality", "duration"}
 # The list's filters, its pagination, and DRF's format override (the browsable API's).
 LIST_PARAMETERS = {
     *GenerationFilter.base_filters,
@@ -62,7 +65,7 @@ def _body(request: Request) -> dict[str, Any]:
 
 def _structured(request: Request) -> dict[str, Any]:
     body = _body(request)
-    if "config" not in body and LEGACY_KEYS & set(body):
+    if is_legacy_payload(body):
         raise LegacyPayloadRejected()
     return snake_case_keys(body)
 
@@ -169,15 +172,18 @@ class GenerationRetryApi(APIView):
 class GenerationValidateApi(APIView):
     @extend_schema(
         request=GenerationCreateSerializer,
-        responses={200: ValidationResultSerializer, **BODY_ERRORS},
+        responses={200: ValidationResultSerializer, **VALIDATE_ERRORS},
+        summary="Check a create request without creating anything",
+        description=VALIDATE_DOC,
+        examples=VALIDATE_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
-        body = _structured(request)
-        serializer = GenerationCreateSerializer(data=body)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        workspace = workspace_resolve(user=request.user, workspace_id=data.get("workspace_id"))
-        return Response(generation_validate(workspace=workspace, data=data))
+        user = request.user
+
+        def workspace_for(data: dict[str, Any]) -> Workspace:
+            return workspace_resolve(user=user, workspace_id=data.get("workspace_id"))
+
+        return Response(request_validate(body=_body(request), workspace_for=workspace_for))
 
 
 class SocialContextBuildApi(APIView):
