@@ -101,7 +101,7 @@ def test_spend_groups_actual_costs(api, workspace, django_capture_on_commit_call
 
 
 def test_create_api_token_makes_only_a_new_workspaces_first_member_its_owner(db):
-    call_command("create_api_token", "first", "--workspace", "fresh")
+    call_command("create_api_token", "first", "--workspace", "fresh", "--create-workspace")
     call_command("create_api_token", "second", "--workspace", "fresh")
     roles = dict(
         WorkspaceMembership.objects.filter(
