@@ -16,12 +16,15 @@ class WorkspaceMissing(Exception):
 
 
 @transaction.atomic
-def api_token_create(*, username: str, workspace_slug: str, create_workspace: bool = False) -> str:
+def api_token_create(
+    *, username: str, workspace_slug: str, create_workspace: bool = False, staff: bool = False
+) -> str:
     """The user's API token; creates the user and the membership if missing.
 
     The workspace must exist (``WorkspaceMissing``, and nothing is written, otherwise), so a
     mistyped slug never makes a new one; ``create_workspace`` creates it when missing.
-    Idempotent: running it twice returns the same token.
+    ``staff`` makes the user staff (the telemetry and cache endpoints need it); it never
+    takes staff away. Idempotent: running it twice returns the same token.
     """
     workspace = Workspace.objects.filter(slug=workspace_slug).first()
     created = workspace is None
@@ -33,6 +36,9 @@ def api_token_create(*, username: str, workspace_slug: str, create_workspace: bo
         )
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=username)
+    if staff and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
     # The first member of a new workspace owns it; later ones join as members.
     first = created or not WorkspaceMembership.objects.filter(workspace=workspace).exists()
     role = WorkspaceMembership.Role.OWNER if first else WorkspaceMembership.Role.MEMBER

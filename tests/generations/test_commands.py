@@ -64,3 +64,14 @@ def test_create_api_token_as_a_subprocess(tmp_path):
     assert mistyped.returncode == 1
     assert mistyped.stdout == ""
     assert "no workspace 'osp'" in mistyped.stderr
+
+
+def test_create_api_token_staff_makes_a_staff_user(db, workspace, django_user_model):
+    call_command("create_api_token", "ops", "--workspace", "studio", stdout=io.StringIO())
+    assert not django_user_model.objects.get(username="ops").is_staff
+    call_command(
+        "create_api_token", "ops", "--workspace", "studio", "--staff", stdout=io.StringIO()
+    )
+    assert django_user_model.objects.get(username="ops").is_staff
+    call_command("create_api_token", "ops", "--workspace", "studio", stdout=io.StringIO())
+    assert django_user_model.objects.get(username="ops").is_staff  # never taken away

@@ -1,5 +1,5 @@
-"""``manage.py create_api_token USERNAME --workspace SLUG [--create-workspace]``: prints
-only the token."""
+"""``manage.py create_api_token USERNAME --workspace SLUG [--create-workspace] [--staff]``:
+prints only the token."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Create the workspace when it does not exist (its first member owns it).",
         )
+        parser.add_argument(
+            "--staff",
+            action="store_true",
+            help="Make the user staff: the telemetry and cache endpoints, which aggregate "
+            "every workspace, need a staff token.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         slug = options["workspace"]
@@ -39,6 +45,7 @@ class Command(BaseCommand):
                 username=options["username"],
                 workspace_slug=slug,
                 create_workspace=options["create_workspace"],
+                staff=options["staff"],
             )
         except WorkspaceMissing as exc:
             raise CommandError(
