@@ -26,6 +26,8 @@ from .openapi import (
     LIST_ERRORS,
     READ_ERRORS,
     RETRY_ERRORS,
+    SIMPLE_EXAMPLES,
+    SOCIAL_EXAMPLES,
     VALIDATE_DOC,
     VALIDATE_ERRORS,
     VALIDATE_EXAMPLES,
@@ -131,6 +133,7 @@ class SimpleImageToVideoApi(APIView):
         request=SimpleImageToVideoSerializer,
         responses={201: GenerationSerializer, 200: GenerationSerializer, **CREATE_ERRORS},
         summary="Minimal image-to-video request for thin clients",
+        examples=SIMPLE_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         body = snake_case_keys(_body(request))
@@ -190,6 +193,8 @@ class SocialContextBuildApi(APIView):
     @extend_schema(
         request=SocialBuildSerializer,
         responses={200: SocialBuildResultSerializer, **BODY_ERRORS},
+        summary="Map relationship values to a tier, intimacy level and content rating",
+        examples=SOCIAL_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         serializer = SocialBuildSerializer(data=snake_case_keys(_body(request)))

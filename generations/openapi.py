@@ -231,3 +231,88 @@ VALIDATE_EXAMPLES = [
         },
     ),
 ]
+
+# --- simple-image-to-video and social-context ---------------------------------------------
+
+SIMPLE_EXAMPLES = [
+    OpenApiExample(
+        "Image to video",
+        summary="A prompt and one image, for thin clients",
+        request_only=True,
+        value={
+            "provider_id": "sandbox",
+            "prompt": "the lighthouse beam sweeps across the waves",
+            "image_url": "https://cdn.example.com/lighthouse.png",
+            "name": "lighthouse intro",
+        },
+    ),
+    OpenApiExample(
+        "Created",
+        summary="201: an image_to_video generation (excerpt), strategy always, priority 7",
+        response_only=True,
+        status_codes=["201"],
+        value=_generation(
+            id="2005a91f-a3c3-472e-9a44-4a034aedbfe2",
+            operation_type="image_to_video",
+            purpose="adaptive",
+            strategy="always",
+            name="lighthouse intro",
+            cache_key="",
+            reproducible_hash="432e7a44da0068fd0b3f107e03953259352b718cf5c0b2a609c58fe574085137",
+            priority=7,
+            estimated_cost_usd="0.250002",
+        ),
+    ),
+]
+
+SOCIAL_EXAMPLES = [
+    OpenApiExample(
+        "Close friends",
+        summary="Relationship values within the workspace's maximum rating",
+        request_only=True,
+        value={
+            "relationship_values": {"affinity": 72, "trust": 60, "chemistry": 55, "tension": 10},
+            "user_max_rating": "romantic",
+        },
+    ),
+    OpenApiExample(
+        "Clamped by the player's setting",
+        summary="Lovers, but the player allows only sfw",
+        request_only=True,
+        value={
+            "relationship_values": {"affinity": 90, "trust": 85, "chemistry": 90, "tension": 5},
+            "world_max_rating": "mature_implied",
+            "user_max_rating": "sfw",
+        },
+    ),
+    OpenApiExample(
+        "Mapped",
+        summary="200: tier, intimacy and rating",
+        response_only=True,
+        status_codes=["200"],
+        value={
+            "relationship_tier": "close_friend",
+            "intimacy_level": "deep_flirt",
+            "intimacy_band": "deep",
+            "base_content_rating": "romantic",
+            "content_rating": "romantic",
+            "max_content_rating": "romantic",
+            "clamped": False,
+        },
+    ),
+    OpenApiExample(
+        "Clamped",
+        summary="200: the rating clamped to the lowest maximum",
+        response_only=True,
+        status_codes=["200"],
+        value={
+            "relationship_tier": "lover",
+            "intimacy_level": "very_intimate",
+            "intimacy_band": "intense",
+            "base_content_rating": "mature_implied",
+            "content_rating": "sfw",
+            "max_content_rating": "sfw",
+            "clamped": True,
+        },
+    ),
+]
