@@ -11,7 +11,7 @@ from core.schema import error_responses
 
 # Error statuses per kind of endpoint (the envelope is documented once, as ErrorEnvelope).
 CREATE_ERRORS = error_responses(400, 401, 402, 403, 404, 409, 422, 429)
-LIST_ERRORS = error_responses(400, 401, 403, 429)
+LIST_ERRORS = error_responses(400, 401, 403, 404, 429)
 READ_ERRORS = error_responses(401, 403, 404, 429)
 ACTION_ERRORS = error_responses(401, 403, 404, 409, 429)
 RETRY_ERRORS = error_responses(400, 401, 402, 403, 404, 409, 429)

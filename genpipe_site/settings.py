@@ -376,9 +376,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Every operation documents the errors any request may get (core.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.global_error_responses",
+    ],
 }
 
-# Request bodies are small JSON documents; anything bigger is refused with a 400.
+# Request bodies are small JSON documents; anything bigger is a 413 (core.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("GENPIPE_MAX_BODY_BYTES", 256 * 1024)
 
 LANGUAGE_CODE = "en-us"

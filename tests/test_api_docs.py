@@ -103,3 +103,20 @@ def test_swagger_examples_are_real_requests_that_get_the_documented_answers(
                     assert got[key] == documented[key], (key, got[key])
             else:
                 assert got in answers, (path, name, got)  # the documented answer, exactly
+
+
+def test_every_operation_documents_the_errors_any_request_can_get(tmp_path):
+    schema = _schema(tmp_path)
+    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            expected = {"400", "401", "403", "406", "429", "503"}
+            if "requestBody" in operation:
+                expected |= {"413", "415"}
+            if "{" in path:
+                expected.add("404")
+            assert expected <= set(responses), (method, path, sorted(responses))
+            for status in expected:
+                content = responses[status]["content"]["application/json"]
+                assert content["schema"] == envelope, (method, path, status)
