@@ -276,7 +276,8 @@ def list_tokens(env: dict[str, str], sizes: list[str]) -> dict[str, str]:
     tokens = {}
     for size in sizes:
         slug = list_slug(size)
-        tokens[size] = manage(env, "create_api_token", slug, "--workspace", slug).strip()
+        command = ("create_api_token", slug, "--workspace", slug, "--create-workspace")
+        tokens[size] = manage(env, *command).strip()
         WorkspaceMembership.objects.filter(user__username=slug).exclude(
             workspace__slug=slug
         ).delete()
@@ -1394,7 +1395,9 @@ def run_http(
     results: dict[str, Any],
 ) -> None:
     ceiling_ws = data_prepare()
-    token = manage(env, "create_api_token", "bench", "--workspace", WORKSPACE).strip()
+    token = manage(
+        env, "create_api_token", "bench", "--workspace", WORKSPACE, "--create-workspace"
+    ).strip()
     sizes = list_sizes(names)
     tokens = list_tokens(env, sizes)
     port = free_port()

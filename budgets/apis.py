@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from core.errors import ApiError, NotFound, ValidationFailed
 from core.schema import error_responses
-from generations.selectors import workspace_resolve
+from generations.selectors import ascii_digits, workspace_resolve
 
 from .models import Budget
 from .selectors import GROUPS, budget_list, can_write, spend_report, workspaces_visible
@@ -39,15 +39,22 @@ def _writable(request: Request, workspace_id: int) -> None:
         raise BudgetForbidden("Only the workspace's owners and admins may change budgets.")
 
 
+def _workspace_id(value: object) -> int:
+    """A workspace id as sent (a JSON integer or ASCII digits), else ``400 invalid``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and ascii_digits(value):
+        return int(value)
+    raise ValidationFailed.single("invalid", "workspace_id", "Must be a workspace id.")
+
+
 class BudgetListCreateApi(APIView):
     @extend_schema(responses={200: BudgetSerializer(many=True), **error_responses(401, 403)})
     def get(self, request: Request) -> Response:
         budgets = budget_list(user=request.user).order_by("workspace_id", "id")
         workspace = request.query_params.get("workspace_id")
         if workspace:
-            if not workspace.isdigit():
-                raise ValidationFailed.single("invalid", "workspace_id", "Must be an id.")
-            budgets = budgets.filter(workspace_id=int(workspace))
+            budgets = budgets.filter(workspace_id=_workspace_id(workspace))
         return Response(BudgetSerializer(budgets[:500], many=True).data)
 
     @extend_schema(
@@ -57,7 +64,8 @@ class BudgetListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         body = _body(request)
         if request.user.is_staff and body.get("workspace_id") not in (None, ""):
-            workspace = workspaces_visible(request.user).filter(id=body["workspace_id"]).first()
+            workspace_id = _workspace_id(body["workspace_id"])
+            workspace = workspaces_visible(request.user).filter(id=workspace_id).first()
             if workspace is None:
                 raise NotFound("Unknown workspace.", code="workspace_not_found")
         else:

@@ -10,9 +10,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -77,6 +79,13 @@ def envelope(code: str, message: str, fields: Mapping[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "fields": dict(fields or {})}}
 
 
+def request_too_large() -> dict[str, Any]:
+    """The envelope of ``413 request_too_large``: the body is over the configured cap."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    size = f"{limit // 1024} KiB" if limit % 1024 == 0 else f"{limit} bytes"
+    return envelope("request_too_large", f"The request body is larger than {size}.")
+
+
 def flatten_drf_errors(detail: Any, prefix: str = "") -> FieldErrors:
     """Turn DRF's nested ``ErrorDetail`` structure into ``{"a.b.0.c": [{code, message}]}``."""
     out: FieldErrors = {}
@@ -121,8 +130,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """DRF ``EXCEPTION_HANDLER``: every API error leaves in the single envelope."""
     if isinstance(exc, ApiError):
         return Response(envelope(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(request_too_large(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, SuspiciousOperation):
-        # RequestDataTooBig and friends: the client sent something we will not read.
+        # TooManyFieldsSent and friends: the client sent something we will not read.
         return Response(
             envelope("request_rejected", str(exc) or "Request rejected."),
             status=status.HTTP_400_BAD_REQUEST,
@@ -178,8 +189,27 @@ def _wants_json(request: HttpRequest) -> bool:
     )
 
 
+def canonical_path(path: str) -> str | None:
+    """The routed path a trailing slash hides (``/api/v1/generations/`` → without it)."""
+    stripped = path.rstrip("/")
+    if not stripped or stripped == path:
+        return None
+    try:
+        resolve(stripped)
+    except Resolver404:
+        return None
+    return stripped
+
+
 def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(envelope("not_found", "Not found."), status=404)
+    """``404 not_found`` for an unrouted path; a trailing slash names the routed path."""
+    path = request.path
+    canonical = canonical_path(path)
+    if canonical is None:
+        return JsonResponse(envelope("not_found", f"No endpoint at {path}."), status=404)
+    message = f"No endpoint at {path}: API paths have no trailing slash; use {canonical}."
+    fields = {"path": [{"code": "trailing_slash", "message": message}]}
+    return JsonResponse(envelope("not_found", message, fields), status=404)
 
 
 def json_500(request: HttpRequest) -> JsonResponse:

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ValidationFailed
+from core.schema import results_list
 from generations.models import PromptFamily, Workspace
 from generations.selectors import generation_get, workspace_resolve
 from generations.serializers import snake_case_keys
@@ -72,7 +73,9 @@ def _valid(serializer_class: Any, body: dict[str, Any], **kwargs: Any) -> dict[s
 
 class FamilyListCreateApi(APIView):
     @extend_schema(
-        parameters=[WORKSPACE], responses={200: FamilySerializer(many=True), **READ_ERRORS}
+        parameters=[WORKSPACE],
+        responses={200: results_list(FamilySerializer, "PromptFamilyList"), **READ_ERRORS},
+        operation_id="v1_prompt_families_list",
     )
     def get(self, request: Request) -> Response:
         families = library.family_list(workspace=_workspace(request))
@@ -108,7 +111,9 @@ class FamilyDetailApi(APIView):
 
 class VersionListCreateApi(APIView):
     @extend_schema(
-        parameters=[WORKSPACE], responses={200: VersionSerializer(many=True), **READ_ERRORS}
+        parameters=[WORKSPACE],
+        responses={200: results_list(VersionSerializer, "PromptVersionList"), **READ_ERRORS},
+        operation_id="v1_prompt_families_versions_list",
     )
     def get(self, request: Request, slug: str) -> Response:
         versions = library.version_list(family=_family(request, slug))
@@ -185,7 +190,8 @@ class PromptRenderApi(APIView):
 
 class MetricListCreateApi(APIView):
     @extend_schema(
-        parameters=[WORKSPACE], responses={200: MetricSerializer(many=True), **READ_ERRORS}
+        parameters=[WORKSPACE],
+        responses={200: results_list(MetricSerializer, "FeedbackMetricList"), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         metrics = feedback.metric_list(workspace=_workspace(request))
@@ -199,7 +205,7 @@ class MetricListCreateApi(APIView):
 
 
 class GenerationFeedbackApi(APIView):
-    @extend_schema(responses={200: FeedbackSerializer(many=True), **READ_ERRORS})
+    @extend_schema(responses={200: results_list(FeedbackSerializer, "FeedbackList"), **READ_ERRORS})
     def get(self, request: Request, generation_id: str) -> Response:
         generation = generation_get(user=request.user, generation_id=generation_id)
         rows = feedback.feedback_list(generation=generation)

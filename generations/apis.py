@@ -9,13 +9,15 @@ from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.errors import ValidationFailed
 from core.throttling import ScopedRateThrottle, UserRateThrottle
 
-from .errors import LegacyPayloadRejected
-from .filters import GenerationFilter
+from .errors import LegacyPayloadRejected, is_legacy_payload
+from .filters import GenerationFilter, query_parameters_check
+from .models import Workspace
 from .openapi import (
     ACTION_ERRORS,
     BODY_ERRORS,
@@ -24,6 +26,11 @@ from .openapi import (
     LIST_ERRORS,
     READ_ERRORS,
     RETRY_ERRORS,
+    SIMPLE_EXAMPLES,
+    SOCIAL_EXAMPLES,
+    VALIDATE_DOC,
+    VALIDATE_ERRORS,
+    VALIDATE_EXAMPLES,
 )
 from .pagination import GenerationCursorPagination
 from .rendering import generation_json
@@ -40,9 +47,15 @@ from .serializers import (
 from .services.creation import CreateOutcome, generation_retry
 from .services.lifecycle import generation_cancel
 from .services.social import social_map
-from .services.submission import generation_submit, generation_validate, simple_request_shape
+from .services.submission import generation_submit, request_validate, simple_request_shape
 
-LEGACY_KEYS = {"prompt", "quality", "duration"}
+# The list's filters, its pagination, and DRF's format override (the browsable API's).
+LIST_PARAMETERS = {
+    *GenerationFilter.base_filters,
+    GenerationCursorPagination.cursor_query_param,
+    GenerationCursorPagination.page_size_query_param,
+    *([api_settings.URL_FORMAT_OVERRIDE] if api_settings.URL_FORMAT_OVERRIDE else []),
+}
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -54,7 +67,7 @@ def _body(request: Request) -> dict[str, Any]:
 
 def _structured(request: Request) -> dict[str, Any]:
     body = _body(request)
-    if "config" not in body and LEGACY_KEYS & set(body):
+    if is_legacy_payload(body):
         raise LegacyPayloadRejected()
     return snake_case_keys(body)
 
@@ -95,6 +108,10 @@ class GenerationListCreateApi(ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return generation_list(user=self.request.user)
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        query_parameters_check(request.query_params, allowed=LIST_PARAMETERS)
+        return super().list(request, *args, **kwargs)
+
     @extend_schema(
         request=GenerationCreateSerializer,
         responses={201: GenerationSerializer, 200: GenerationSerializer, **CREATE_ERRORS},
@@ -116,6 +133,7 @@ class SimpleImageToVideoApi(APIView):
         request=SimpleImageToVideoSerializer,
         responses={201: GenerationSerializer, 200: GenerationSerializer, **CREATE_ERRORS},
         summary="Minimal image-to-video request for thin clients",
+        examples=SIMPLE_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         body = snake_case_keys(_body(request))
@@ -157,21 +175,26 @@ class GenerationRetryApi(APIView):
 class GenerationValidateApi(APIView):
     @extend_schema(
         request=GenerationCreateSerializer,
-        responses={200: ValidationResultSerializer, **BODY_ERRORS},
+        responses={200: ValidationResultSerializer, **VALIDATE_ERRORS},
+        summary="Check a create request without creating anything",
+        description=VALIDATE_DOC,
+        examples=VALIDATE_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
-        body = _structured(request)
-        serializer = GenerationCreateSerializer(data=body)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        workspace = workspace_resolve(user=request.user, workspace_id=data.get("workspace_id"))
-        return Response(generation_validate(workspace=workspace, data=data))
+        user = request.user
+
+        def workspace_for(data: dict[str, Any]) -> Workspace:
+            return workspace_resolve(user=user, workspace_id=data.get("workspace_id"))
+
+        return Response(request_validate(body=_body(request), workspace_for=workspace_for))
 
 
 class SocialContextBuildApi(APIView):
     @extend_schema(
         request=SocialBuildSerializer,
         responses={200: SocialBuildResultSerializer, **BODY_ERRORS},
+        summary="Map relationship values to a tier, intimacy level and content rating",
+        examples=SOCIAL_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         serializer = SocialBuildSerializer(data=snake_case_keys(_body(request)))

@@ -13,8 +13,7 @@ from rest_framework.views import APIView
 from caching.stats import cache_stats
 from core.schema import error_responses
 
-from .errors import WorkspaceNotFound
-from .models import Workspace
+from .selectors import workspace_any_resolve
 from .services.invalidation import generation_slot_invalidate
 
 
@@ -27,7 +26,9 @@ class CacheStatsApi(APIView):
 
 
 class SlotQuerySerializer(serializers.Serializer):
-    workspace = serializers.IntegerField(min_value=1, help_text="Id of the slot's workspace.")
+    workspace = serializers.CharField(
+        max_length=64, help_text="Id or slug of the slot's workspace (any workspace: staff only)."
+    )
     key = serializers.RegexField(  # scene and player ids are free text: spaces included
         r"^generation:.+\Z",
         max_length=1000,
@@ -72,9 +73,8 @@ class CacheSlotApi(APIView):
     def delete(self, request: Request) -> Response:
         query = SlotQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        workspace_id, key = query.validated_data["workspace"], query.validated_data["key"]
-        if not Workspace.objects.filter(id=workspace_id).exists():
-            raise WorkspaceNotFound()
+        workspace_id = workspace_any_resolve(query.validated_data["workspace"])
+        key = query.validated_data["key"]
         outcome = generation_slot_invalidate(workspace_id=workspace_id, key=key)
         return Response(
             SlotDeletedSerializer(

@@ -32,6 +32,14 @@ class WorkspaceNotFound(NotFound):
         super().__init__("Workspace not found.")
 
 
+# Top-level keys of the flat payloads the API no longer takes (without a ``config``).
+LEGACY_KEYS = frozenset({"prompt", "quality", "duration"})
+
+
+def is_legacy_payload(body: dict[str, object]) -> bool:
+    return "config" not in body and bool(LEGACY_KEYS & set(body))
+
+
 class LegacyPayloadRejected(ApiError):
     code = "legacy_payload_rejected"
 

@@ -55,6 +55,17 @@ def workspace_resolve(*, user: User, workspace_id: str | int | None) -> Workspac
     )
 
 
+def workspace_any_resolve(workspace: str | int) -> int:
+    """The id of any workspace, named by id or slug (staff endpoints, not scoped to the
+    user's memberships); ``404 workspace_not_found`` when there is none."""
+    text = str(workspace)
+    lookup = {"id": int(text)} if ascii_digits(text) else {"slug": text}
+    found = Workspace.objects.filter(**lookup).values_list("id", flat=True).first()
+    if found is None:
+        raise WorkspaceNotFound()
+    return int(found)
+
+
 def generation_list(*, user: User) -> QuerySet[Generation]:
     """Generations of every workspace the user belongs to, newest first.
 

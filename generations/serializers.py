@@ -300,18 +300,32 @@ class SocialBuildResultSerializer(serializers.Serializer):
 
 
 class ValidationIssueSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    field = serializers.CharField()
+    code = serializers.CharField(help_text="Stable, machine-readable (as in the error envelope).")
+    field = serializers.CharField(help_text="Dotted path in the request (`body` for all of it).")
     message = serializers.CharField()
 
 
 class ValidationResultSerializer(serializers.Serializer):
-    valid = serializers.BooleanField()
+    """``validate``'s answer: schema and rule errors alike are ``errors``."""
+
+    valid = serializers.BooleanField(help_text="Whether a create would accept the request.")
     errors = ValidationIssueSerializer(many=True)  # type: ignore[assignment]
     warnings = ValidationIssueSerializer(many=True)
     suggestions = ValidationIssueSerializer(many=True)
+    cache_key = serializers.CharField(
+        required=False, allow_null=True, help_text="Only when valid; null for `always`."
+    )
+    reproducible_hash = serializers.CharField(required=False, help_text="Only when valid.")
+    final_prompt = serializers.CharField(
+        required=False, allow_blank=True, help_text="Only when valid."
+    )
     estimated_cost_usd = serializers.DecimalField(
-        max_digits=14, decimal_places=6, coerce_to_string=True, required=False, allow_null=True
+        max_digits=14,
+        decimal_places=6,
+        coerce_to_string=True,
+        required=False,
+        allow_null=True,
+        help_text="Only when valid; null without a provider price table.",
     )
 
 

@@ -84,6 +84,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.logs.RequestIdMiddleware",  # first: every later log line has the id
     "core.middleware.BadInputMiddleware",  # NUL in a query string or header: 400
+    # API paths: a body over the cap is a 413 before any work, an unrouted path a 404,
+    # both in the envelope (never Django's HTML or debug pages).
+    "core.middleware.ApiEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, dev panel, API docs) straight from the web process, before the
     # session and auth work a static request does not need.
@@ -390,9 +393,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Every operation documents the errors any request may get (core.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.global_error_responses",
+    ],
 }
 
-# Request bodies are small JSON documents; anything bigger is refused with a 400.
+# Request bodies are small JSON documents; anything bigger is a 413 (core.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("GENPIPE_MAX_BODY_BYTES", 256 * 1024)
 
 LANGUAGE_CODE = "en-us"

@@ -14,11 +14,13 @@ install while it is unchanged.
 
 ``run`` uses whatever ``DATABASE_URL``, ``REDIS_URL`` and ``CELERY_BROKER_URL`` say; with
 none of them set it is the embedded default (SQLite, database cache and the filesystem
-broker, all under ``GENPIPE_VAR_DIR``, default ``./var``). It migrates, loads the demo,
-starts a Celery worker and the Django dev server, each in its own process group, and stops
-both on Ctrl-C or when the dev server dies. A worker that exits is restarted (it stops
-everything only when it exits 3 times in a row within 10 s of starting). POSIX (Linux,
-macOS) only.
+broker, all under ``GENPIPE_VAR_DIR``, default ``./var``). It migrates, loads the demo the
+first time (``load_demo --once``: later starts change nothing, so settings edited in the
+admin stay), starts a Celery worker (its log goes to ``var/log/worker.log``) and the Django
+dev server, each in its own process group, prints the banner once both are ready, and
+stops both on Ctrl-C or when the dev server dies. A worker that exits is restarted (it
+stops everything only when it exits 3 times in a row within 10 s of starting). POSIX
+(Linux, macOS) only.
 
 ``test`` uses PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 when they are up and
 the URLs are not set; with ``CI=true`` both are required (exit code 2 when missing).
@@ -56,6 +58,7 @@ DEMO_LOGIN = ("demo", "demo-password")  # load_demo's documented local-only logi
 # WORKER_QUICK_EXIT_S of its start is broken, and stops everything.
 WORKER_QUICK_EXITS = 3
 WORKER_QUICK_EXIT_S = 10.0
+WORKER_READY_S = 60.0  # the banner waits this long for the worker's "ready" at most
 
 
 def say(message: str) -> None:
@@ -227,10 +230,11 @@ def manage(python: Path, env: dict[str, str], *args: str) -> None:
 
 
 def load_demo(python: Path, env: dict[str, str]) -> tuple[str | None, tuple[str, str]]:
-    """Run load_demo, echoing its output; the API token and login it printed."""
-    say("manage.py load_demo")
+    """Run ``load_demo --once`` (the first start loads the demo, later ones change
+    nothing), echoing its output; the API token and login it printed."""
+    say("manage.py load_demo --once")
     proc = subprocess.Popen(
-        [str(python), "manage.py", "load_demo"],
+        [str(python), "manage.py", "load_demo", "--once"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -271,9 +275,32 @@ def port_free(port: int) -> bool:
     return True
 
 
-def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    # A session of its own: Ctrl-C reaches only this script, which stops the group.
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+def spawn(
+    command: list[str], env: dict[str, str], log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` in a session of its own (Ctrl-C reaches only this script, which
+    stops the group); its output is appended to ``log`` when given."""
+    if log is None:
+        return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, start_new_session=True, stdout=out, stderr=out
+        )
+
+
+def log_since(log: Path, offset: int) -> str:
+    """What ``log`` received after byte ``offset``."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def log_size(log: Path) -> int:
+    return log.stat().st_size if log.exists() else 0
 
 
 def signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
@@ -299,7 +326,9 @@ def stop_all(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 15.0) -
         proc.wait()
 
 
-def banner(port: int, token: str | None, login: tuple[str, str], env: dict[str, str]) -> str:
+def banner(
+    port: int, token: str | None, login: tuple[str, str], env: dict[str, str], ready: bool
+) -> str:
     base = f"http://127.0.0.1:{port}"
     database, cache, broker = backends(env)
     auth = f"Authorization: Token {token or '<token>'}"
@@ -317,6 +346,8 @@ def banner(port: int, token: str | None, login: tuple[str, str], env: dict[str, 
         f"  API docs   {base}/api/docs/",
         f"  API token  {token or '(unknown: manage.py create_api_token demo --workspace demo)'}",
         f"  Backends   {database}; {cache}; {broker}",
+        f"  Worker log {show(worker_log(env))}"
+        + ("" if ready else f"   (not ready after {WORKER_READY_S:.0f} s: look there)"),
         "",
         "Create a generation:",
         f"  curl -s -X POST {base}/api/v1/generations \\",
@@ -344,6 +375,10 @@ def metrics_dir_prepare(env: dict[str, str]) -> Path:
     return folder
 
 
+def worker_log(env: dict[str, str]) -> Path:
+    return var_dir(env) / "log" / "worker.log"
+
+
 def cmd_run(port: int) -> int:
     python = bootstrap()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -363,12 +398,15 @@ def cmd_run(port: int) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
     try:
-        say("starting the Celery worker: " + shlex.join(worker_cmd[1:]))
-        procs["celery worker"] = spawn(worker_cmd, env)
+        log = worker_log(env)
+        say(f"starting the Celery worker (its log: {show(log)}): " + shlex.join(worker_cmd[1:]))
+        log_offset = log_size(log)
+        procs["celery worker"] = spawn(worker_cmd, env, log)
         say("starting the dev server: " + shlex.join(server_cmd[1:]))
         procs["dev server"] = spawn(server_cmd, env)
         announced = False
         worker_started, quick_exits = time.monotonic(), 0
+        run_started = worker_started
         while True:
             for name, proc in procs.items():
                 code = proc.poll()
@@ -380,18 +418,25 @@ def cmd_run(port: int) -> int:
                     lived = time.monotonic() - worker_started
                     quick_exits = quick_exits + 1 if lived < WORKER_QUICK_EXIT_S else 0
                     say(f"the {name} exited (code {code}) after {lived:.0f} s; restarting it")
+                    tail = log_since(log, log_offset).splitlines()[-5:]
+                    print("".join(f"  | {line}\n" for line in tail), end="", flush=True)
                     signal_group(proc, signal.SIGKILL)  # leftovers of its process group
                     time.sleep(1)
-                    procs[name] = spawn(worker_cmd, env)
+                    log_offset = log_size(log)
+                    procs[name] = spawn(worker_cmd, env, log)
                     worker_started = time.monotonic()
                     break
                 others = " and ".join(n for n in procs if n != name)
-                say(f"the {name} exited (code {code}); stopping the {others}")
+                where = f" (its log: {show(log)})" if name == "celery worker" else ""
+                say(f"the {name} exited (code {code}){where}; stopping the {others}")
                 stop_all(procs)
                 return code if code > 0 else 128 - code if code < 0 else 1
             if not announced and tcp_open("127.0.0.1", port, timeout=0.2):
-                print("\n" + banner(port, token, login, env) + "\n", flush=True)
-                announced = True
+                # After the worker's "ready" line (in its log), so nothing buries the banner.
+                ready = " ready." in log_since(log, log_offset)
+                if ready or time.monotonic() - run_started > WORKER_READY_S:
+                    print("\n" + banner(port, token, login, env, ready) + "\n", flush=True)
+                    announced = True
             time.sleep(0.3)
     except (KeyboardInterrupt, Stop):
         print(flush=True)

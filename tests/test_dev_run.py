@@ -1,7 +1,10 @@
-"""``scripts/dev.py run`` brings a dead worker back instead of stopping the service."""
+"""``scripts/dev.py run``: brings a dead worker back instead of stopping the service, loads
+the demo only on the first start (settings edited in the admin stay), and keeps the banner
+readable (the worker logs to a file under var/; the banner follows its "ready")."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -9,11 +12,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.embedded import EmbeddedSite
+
 ROOT = Path(__file__).resolve().parents[1]
+SERVICE_VARS = {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
 
 pytestmark = pytest.mark.worker
 
@@ -40,51 +48,125 @@ def worker_pids(parent: int) -> list[int]:
     return pids
 
 
-def test_run_restarts_a_worker_that_dies(tmp_path):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(GENPIPE_VAR_DIR=str(tmp_path), GENPIPE_VENV=str(Path(sys.executable).parents[1]))
-    proc = subprocess.Popen(
-        [sys.executable, "scripts/dev.py", "run", "--port", str(free_port())],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)
-    reader.start()
+def run_env(var_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    env.update(GENPIPE_VAR_DIR=str(var_dir), GENPIPE_VENV=str(Path(sys.executable).parents[1]))
+    return env
 
-    def wait_for(condition, timeout: float, what: str):  # type: ignore[no-untyped-def]
+
+class DevRun:
+    """``scripts/dev.py run`` in its own session, its output collected."""
+
+    def __init__(self, var_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "scripts/dev.py", "run", "--port", str(free_port())],
+            cwd=ROOT,
+            env=run_env(var_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout or []))
+        reader.daemon = True
+        reader.start()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, condition: Callable[[], Any], timeout: float, what: str) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = condition()
             if value:
                 return value
-            assert proc.poll() is None, "".join(output)
+            assert self.proc.poll() is None, self.output
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}:\n" + "".join(output))
+        raise AssertionError(f"timed out waiting for {what}:\n{self.output}")
 
+    def wait_for_banner(self) -> None:
+        self.wait_for(lambda: "Ctrl-C stops the server" in self.output, 120, "the banner")
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def test_run_restarts_a_worker_that_dies(tmp_path):
+    run = DevRun(tmp_path)
     try:
-        wait_for(lambda: "genpipe is running" in "".join(output), 120, "the banner")
-        first = wait_for(lambda: worker_pids(proc.pid), 30, "the worker")[0]
+        run.wait_for_banner()
+        first = run.wait_for(lambda: worker_pids(run.proc.pid), 30, "the worker")[0]
         os.killpg(first, signal.SIGKILL)  # the worker dies, as on an unrecoverable error
-        second = wait_for(
-            lambda: [p for p in worker_pids(proc.pid) if p != first], 30, "a new worker"
+        second = run.wait_for(
+            lambda: [p for p in worker_pids(run.proc.pid) if p != first], 30, "a new worker"
         )[0]
         assert second != first
-        assert "celery worker exited" in "".join(output)
-        assert "restarting it" in "".join(output)
-        assert proc.poll() is None  # the dev server kept running
+        assert "celery worker exited" in run.output
+        assert "restarting it" in run.output
+        assert run.proc.poll() is None  # the dev server kept running
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        run.stop()
+
+
+SANDBOX_SETTINGS = "from generations.models import Provider as P; p = P.objects.get(id='sandbox')"
+
+
+def _sandbox_settings(site: EmbeddedSite) -> dict[str, Any]:
+    out = site.shell(f"import json; {SANDBOX_SETTINGS}; print(json.dumps(p.settings))")
+    return dict(json.loads(out.strip().splitlines()[-1]))  # after shell's own notice
+
+
+def _generations(site: EmbeddedSite) -> int:
+    code = "from generations.models import Generation as G; print(G.objects.count())"
+    return int(site.shell(code).strip().splitlines()[-1])
+
+
+def test_the_banner_follows_the_worker_s_ready_and_nothing_buries_it(tmp_path):
+    run = DevRun(tmp_path)
+    try:
+        run.wait_for_banner()
+        log = tmp_path / "log" / "worker.log"
+        assert " ready." in log.read_text()  # the banner came after the worker was ready
+        assert f"Worker log {log}" in run.output
+        banner_end = len(run.output)
+        time.sleep(3)  # the worker runs the demo's 40 generations meanwhile
+        after = run.output[banner_end:]
+        assert "celery" not in after and "INFO" not in after, after
+        assert "process_generation" in log.read_text()  # its logs went to the file
+    finally:
+        run.stop()
+
+
+def test_a_second_start_loads_nothing_and_keeps_settings_edited_in_the_admin(tmp_path):
+    site = EmbeddedSite(run_env(tmp_path) | {"DJANGO_SETTINGS_MODULE": "genpipe_site.settings"})
+    run = DevRun(tmp_path)
+    try:
+        run.wait_for_banner()
+        assert "Loading the demo world" in run.output
+    finally:
+        run.stop()
+    token = run.output.split("API token  ", 1)[1].split()[0]
+    edited = {"latency_ms": 5, "failure_rate": 0.0, "max_retries": 3, "failure_code": "edited"}
+    site.shell(f"{SANDBOX_SETTINGS}; p.settings = {edited!r}; p.save()")
+    site.shell(
+        "from generations.models import Generation as G; "
+        "G.objects.filter(id__in=list(G.objects.values_list('id', flat=True)[:5])).delete()"
+    )
+    remaining = _generations(site)
+
+    again = DevRun(tmp_path)
+    try:
+        again.wait_for_banner()
+    finally:
+        again.stop()
+    assert "already loaded" in again.output and "Loading the demo world" not in again.output
+    assert f"API token  {token}" in again.output  # the same demo token, still shown
+    assert _sandbox_settings(site) == edited
+    assert _generations(site) == remaining  # not topped up again

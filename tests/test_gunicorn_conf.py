@@ -8,6 +8,7 @@ both limits. One real gunicorn, started with that file, on a free port.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import secrets
 import socket
@@ -97,3 +98,33 @@ def test_long_query_strings_and_headers_reach_django(server, path, headers):
     assert response_headers["Content-Type"] == "application/json"
     assert b'"code":"not_authenticated"' in body
     assert 0 < len(response_headers["X-Request-ID"]) <= 64
+
+
+def _send(port: int, method: str, path: str, body: bytes, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers={"Host": "127.0.0.1", **headers})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_a_body_over_the_cap_is_413_in_the_envelope_under_gunicorn(server):
+    body = b'{"description": "' + b"x" * 300_000 + b'"}'
+    headers = {"Content-Type": "application/json", "Authorization": "Token nope"}
+    status, response_headers, answer = _send(server, "POST", "/api/v1/generations", body, headers)
+    assert status == 413, answer[:200]
+    assert response_headers["Content-Type"] == "application/json"
+    error = json.loads(answer)["error"]
+    assert error["code"] == "request_too_large"
+    assert error["message"] == "The request body is larger than 256 KiB."
+
+
+def test_unrouted_api_paths_are_json_404s_under_gunicorn(server):
+    status, headers, answer = _get(server, "/api/v1/nothing-here", {})
+    assert (status, headers["Content-Type"]) == (404, "application/json")
+    assert json.loads(answer)["error"]["code"] == "not_found"
+    status, headers, answer = _get(server, "/api/v1/generations/", {})
+    assert (status, headers["Content-Type"]) == (404, "application/json")
+    assert "use /api/v1/generations." in json.loads(answer)["error"]["message"]

@@ -148,6 +148,9 @@ class Generation(models.Model):
             models.Index(
                 fields=["workspace", "provider", "-created_at", "-id"], name="gen_ws_provider"
             ),
+            models.Index(
+                fields=["workspace", "strategy", "-created_at", "-id"], name="gen_ws_strategy"
+            ),
             models.Index(fields=["workspace", "reproducible_hash"], name="gen_ws_hash"),
             # Invalidating a slot marks the generations filed under it (caching: the flush).
             models.Index(

@@ -21,10 +21,14 @@ default provider ``sandbox``):
   workers when their transaction commits.
 
 Idempotent: users, the workspace, memberships, the token and prompt families are created
-when missing and never duplicated (existing prompt versions are left as they are; the
-demo user's login, the workspace's settings and the sandbox settings are reset to the
-documented values). Generations are only added while the workspace holds fewer than the
+when missing and never duplicated; what exists is left as it is (existing prompt versions,
+the workspace's settings, and the sandbox's settings, which the demo sets only on the run
+that creates the demo workspace or the sandbox row, so values edited in the admin stay;
+``latency_ms`` passed explicitly is the one exception). The demo user's login is reset to
+the documented one. Generations are only added while the workspace holds fewer than the
 target number; later runs continue the request sequence where the last one stopped.
+``demo_loaded`` tells whether the demo workspace exists (``load_demo --once`` then does
+nothing).
 """
 
 from __future__ import annotations
@@ -199,29 +203,40 @@ def _families_ensure(workspace: Workspace) -> None:
             )
 
 
-@transaction.atomic
-def demo_world_ensure(*, latency_ms: int = DEFAULT_LATENCY_MS) -> DemoWorld:
-    """Users, workspace, memberships, token, sandbox settings and prompt families."""
-    provider, _ = Provider.objects.get_or_create(id=SANDBOX_ID, defaults=SANDBOX_DEFAULTS)
-    provider.settings = {
-        **(provider.settings or {}),
-        "latency_ms": latency_ms,
-        "failure_rate": FAILURE_RATE,
-        # One retry: most injected failures recover (attempts show them), some do not, so
-        # the dashboards show attempt errors, failed generations and a health state.
-        "max_retries": 1,
-    }
-    provider.enabled = True
-    provider.save(update_fields=["settings", "enabled", "updated_at"])
+def demo_loaded() -> bool:
+    """Whether the demo workspace exists (a load ran before)."""
+    return Workspace.objects.filter(slug=WORKSPACE_SLUG).exists()
 
-    workspace, _ = Workspace.objects.update_or_create(
-        slug=WORKSPACE_SLUG,
-        defaults={
-            "name": WORKSPACE_NAME,
-            "max_content_rating": ContentRating.ROMANTIC,
-            "default_provider": provider,
-        },
+
+@transaction.atomic
+def demo_world_ensure(*, latency_ms: int | None = None) -> DemoWorld:
+    """Users, workspace, memberships, token, sandbox settings and prompt families: what is
+    missing is created, what exists is kept (see the module docstring)."""
+    provider, new_provider = Provider.objects.get_or_create(
+        id=SANDBOX_ID, defaults=SANDBOX_DEFAULTS
     )
+    workspace = Workspace.objects.filter(slug=WORKSPACE_SLUG).first()
+    if workspace is None or new_provider:
+        provider.settings = {
+            **(provider.settings or {}),
+            "latency_ms": DEFAULT_LATENCY_MS if latency_ms is None else latency_ms,
+            "failure_rate": FAILURE_RATE,
+            # One retry: most injected failures recover (attempts show them), some do not,
+            # so the dashboards show attempt errors, failed generations and a health state.
+            "max_retries": 1,
+        }
+        provider.enabled = True
+        provider.save(update_fields=["settings", "enabled", "updated_at"])
+    elif latency_ms is not None and (provider.settings or {}).get("latency_ms") != latency_ms:
+        provider.settings = {**(provider.settings or {}), "latency_ms": latency_ms}
+        provider.save(update_fields=["settings", "updated_at"])
+    if workspace is None:
+        workspace = Workspace.objects.create(
+            slug=WORKSPACE_SLUG,
+            name=WORKSPACE_NAME,
+            max_content_rating=ContentRating.ROMANTIC,
+            default_provider=provider,
+        )
     demo_user = _user_ensure(DEMO_USERNAME, DEMO_PASSWORD, superuser=True)
     writer = _user_ensure(WRITER_USERNAME, WRITER_PASSWORD, superuser=False)
     token = api_token_create(username=DEMO_USERNAME, workspace_slug=WORKSPACE_SLUG)
@@ -287,11 +302,12 @@ def demo_generations_fill(
 def demo_load(
     *,
     generations: int = DEFAULT_GENERATIONS,
-    latency_ms: int = DEFAULT_LATENCY_MS,
+    latency_ms: int | None = None,
     progress: Progress | None = None,
 ) -> DemoResult:
-    """Load (or top up) the demo world; see the module docstring. Safe to run again."""
-    if generations < 0 or latency_ms < 0:
+    """Load (or top up) the demo world; see the module docstring. Safe to run again.
+    ``latency_ms`` (``None``: keep the sandbox's, 400 ms on the first load)."""
+    if generations < 0 or (latency_ms is not None and latency_ms < 0):
         raise DemoError("generations and latency_ms must not be negative")
     world = demo_world_ensure(latency_ms=latency_ms)
     result = demo_generations_fill(world=world, target=generations, progress=progress)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -100,7 +101,7 @@ def test_spend_groups_actual_costs(api, workspace, django_capture_on_commit_call
 
 
 def test_create_api_token_makes_only_a_new_workspaces_first_member_its_owner(db):
-    call_command("create_api_token", "first", "--workspace", "fresh")
+    call_command("create_api_token", "first", "--workspace", "fresh", "--create-workspace")
     call_command("create_api_token", "second", "--workspace", "fresh")
     roles = dict(
         WorkspaceMembership.objects.filter(
@@ -116,3 +117,28 @@ def test_the_spend_panel_page_renders_for_staff(admin_client, workspace):
     assert page.status_code == 200
     assert b"gp-budget-gauges" in page.content
     assert b"Saved by the cache" in page.content
+
+
+@pytest.mark.parametrize("value", [{}, [], True, "²", "1e3", "one", 1.5])
+def test_a_staff_workspace_id_that_is_not_an_id_is_400_not_500(staff_api, workspace, value):
+    body = {"workspace_id": value, "limit_usd": "1", "period": "day"}
+    response = staff_api.post(URL, body, format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"]["fields"]["workspace_id"][0]["code"] == "invalid"
+
+
+def test_a_staff_workspace_id_nobody_has_is_404(staff_api, workspace):
+    for value in (999_999, "99999999999999999999999"):
+        body = {"workspace_id": value, "limit_usd": "1", "period": "day"}
+        response = staff_api.post(URL, body, format="json")
+        assert response.status_code == 404, response.content[:300]
+        assert response.json()["error"]["code"] == "workspace_not_found"
+    body = {"workspace_id": str(workspace.id), "limit_usd": "1", "period": "day"}
+    assert staff_api.post(URL, body, format="json").status_code == 201
+
+
+@pytest.mark.parametrize("value", ["²", "\uff11", "one"])
+def test_an_odd_workspace_id_filter_is_400_not_500(api, value):
+    response = api.get(URL, {"workspace_id": value})
+    assert response.status_code == 400, response.content[:300]
+    assert "workspace_id" in response.json()["error"]["fields"]

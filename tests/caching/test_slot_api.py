@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 
 from caching.services import cache_slot_get
@@ -48,7 +50,7 @@ def test_members_cannot_delete_slots(api):
         ("workspace=1&key=genpipe:telemetry", "key"),
         ("workspace=1", "key"),
         ("key=generation:x|v1", "workspace"),
-        ("workspace=zero&key=generation:x|v1", "workspace"),
+        ("workspace=&key=generation:x|v1", "workspace"),
     ],
 )
 def test_bad_queries_are_400_with_the_field(staff_api, query, field):
@@ -57,10 +59,22 @@ def test_bad_queries_are_400_with_the_field(staff_api, query, field):
     assert field in response.json()["error"]["fields"]
 
 
-def test_unknown_workspace_is_404(staff_api):
-    response = staff_api.delete(SLOTS, QUERY_STRING="workspace=999999&key=generation:x|v1")
+@pytest.mark.parametrize("workspace", ["999999", "zero", "no-such-studio", "\uff11"])
+def test_unknown_workspace_is_404(staff_api, workspace):
+    query = urlencode({"workspace": workspace, "key": "generation:x|v1"})
+    response = staff_api.delete(SLOTS, QUERY_STRING=query)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "workspace_not_found"
+
+
+def test_the_workspace_may_be_named_by_slug_as_in_a_create(api, staff_api, workspace):
+    generation = _slot(api)
+    query = urlencode({"workspace": workspace.slug, "key": generation.cache_key})
+    response = staff_api.delete(SLOTS, QUERY_STRING=query)
+    assert response.status_code == 200, response.json()
+    assert response.json()["workspace"] == workspace.id
+    assert response.json()["invalidated"] == 1
+    assert cache_slot_get(workspace_id=workspace.id, key=generation.cache_key) is None
 
 
 @pytest.mark.parametrize("ignore_exceptions", [True, False])
@@ -79,7 +93,6 @@ def test_an_unreachable_cache_is_503_and_changes_nothing(
 
 
 def test_keys_with_spaces_from_free_text_scene_ids_can_be_deleted(api, staff_api):
-    from urllib.parse import urlencode
 
     body = create_body(from_scene={"id": "old harbour "}, to_scene={"id": "inn"})
     generation = Generation.objects.get(id=api.post(URL, body, format="json").json()["id"])

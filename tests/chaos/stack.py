@@ -395,7 +395,9 @@ from django.core.management import call_command
 tokens = {}
 for name, slug in (("alice", "alpha"), ("bob", "beta"), ("root", "ops")):
     out = io.StringIO()
-    call_command("create_api_token", name, "--workspace", slug, stdout=out)
+    call_command(
+        "create_api_token", name, "--workspace", slug, "--create-workspace", stdout=out
+    )
     tokens[name] = out.getvalue().strip()
 get_user_model().objects.filter(username="root").update(is_staff=True, is_superuser=True)
 print(json.dumps(tokens))

@@ -177,7 +177,9 @@ class Server:
 @pytest.fixture
 def server(private_redis: PrivateRedis, sandbox: Any, tmp_path: Path) -> Iterator[Server]:
     out = io.StringIO()
-    call_command("create_api_token", "hung-redis", "--workspace", "hung", stdout=out)
+    call_command(
+        "create_api_token", "hung-redis", "--workspace", "hung", "--create-workspace", stdout=out
+    )
     port = free_port()
     env = stack_env(private_redis.port, f"hung-{port}")
     log = tmp_path / "gunicorn.log"

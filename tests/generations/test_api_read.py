@@ -55,6 +55,54 @@ def test_list_filters(api, django_capture_on_commit_callbacks):
     assert len(api.get(URL, {"created_before": future}).json()["results"]) == 3
 
 
+def test_the_workspace_filter_takes_an_id_or_a_slug_like_create(api, user, workspace, sandbox):
+    from generations.models import Workspace, WorkspaceMembership
+
+    second = Workspace.objects.create(slug="second-studio", name="Second")
+    WorkspaceMembership.objects.create(workspace=second, user=user, role="owner")
+    first = api.post(URL, create_body(workspace_id="studio"), format="json").json()["id"]
+    other = api.post(URL, create_body(workspace_id="second-studio"), format="json").json()["id"]
+    for value in (str(workspace.id), "studio"):
+        assert [g["id"] for g in api.get(URL, {"workspace": value}).json()["results"]] == [first]
+    for value in (str(second.id), "second-studio"):
+        assert [g["id"] for g in api.get(URL, {"workspace": value}).json()["results"]] == [other]
+    assert len(api.get(URL).json()["results"]) == 2
+
+
+@pytest.mark.parametrize("value", ["no-such-studio", "rival", "999999", "\uff11"])
+def test_a_workspace_filter_naming_none_of_yours_is_404(api, other_api, value):
+    response = api.get(URL, {"workspace": value})
+    assert response.status_code == 404, response.json()
+    assert response.json()["error"]["code"] == "workspace_not_found"
+
+
+def test_the_strategy_filter(api):
+    once = make(api, 1)[0]
+    always = make(api, 1, strategy="always")[0]
+    assert [g["id"] for g in api.get(URL, {"strategy": "once"}).json()["results"]] == [once]
+    assert [g["id"] for g in api.get(URL, {"strategy": "always"}).json()["results"]] == [always]
+    assert api.get(URL, {"strategy": "per_player"}).json()["results"] == []
+    response = api.get(URL, {"strategy": "sometimes"})
+    assert response.status_code == 400
+    assert "strategy" in response.json()["error"]["fields"]
+
+
+def test_unknown_query_parameters_are_a_400_naming_them(api):
+    make(api, 1)
+    response = api.get(URL, {"stauts": "failed", "workspace_id": "1", "limit": 5})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "unknown_parameter"
+    assert set(error["fields"]) == {"stauts", "workspace_id"}
+    assert error["message"].startswith("Unknown query parameters: stauts, workspace_id.")
+    assert "status" in error["message"]  # the known ones are listed
+    for known in ("status=failed", "limit=5", "cursor=", "format=json", "parent="):
+        assert api.get(f"{URL}?{known}").status_code in {200, 400}
+        assert api.get(f"{URL}?{known}").json().get("error", {}).get("code") != (
+            "unknown_parameter"
+        )
+
+
 def test_bad_filter_value_is_a_400(api):
     response = api.get(URL, {"status": "queued"})
     assert response.status_code == 400
@@ -243,11 +291,9 @@ def test_non_object_body_is_400(api):
     assert_envelope(api.post(URL, [1, 2], format="json"), 400, "invalid_body")
 
 
-def test_oversized_body_is_400(api):
+def test_oversized_body_is_413(api):
     body = create_body(description="x" * 300_000)
-    response = api.post(URL, body, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "request_rejected"
+    assert_envelope(api.post(URL, body, format="json"), 413, "request_too_large")
 
 
 def test_throttled_is_429_with_retry_after(api, monkeypatch):

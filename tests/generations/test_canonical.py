@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,6 +49,7 @@ TRANSITION_JSON = (
 )
 TRANSITION_HASH = "753fc082b54d74d7ec8966c78d5a7658415cb973d213f17a6490ca8e6b170424"
 TEXT_TO_IMAGE_HASH = "38aac2a7a9015fa27570b3419e3cd4f6749da030c2b46db10bfef82723bdc14d"
+EMPTY_HASH = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
 
 def canon(**changes: Any) -> dict[str, Any]:
@@ -74,9 +81,7 @@ def test_reference_vector_nfc_prompt():
 
 
 def test_empty_dict_hash_vector():
-    assert reproducible_hash({}) == (
-        "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-    )
+    assert reproducible_hash({}) == EMPTY_HASH
 
 
 def test_key_order_does_not_matter():
@@ -127,3 +132,51 @@ def test_non_finite_numbers_are_refused():
     config["duration"]["target"] = float("nan")
     with pytest.raises(ValueError):
         canon(config=config)
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+_README_VECTOR = re.compile(
+    r"printf '%s' '(?P<json>[^']*)' \| sha256sum\n# → (?P<hash>[0-9a-f]{64})"
+)
+
+
+def _readme_vectors() -> list[tuple[str, str]]:
+    section = README.read_text().split("### Canonical params and the reproducible hash")[1]
+    section = section.split("\n### ")[0]
+    return [(m["json"], m["hash"]) for m in _README_VECTOR.finditer(section)]
+
+
+def test_the_readme_vectors_are_what_the_code_produces():
+    vectors = _readme_vectors()
+    assert len(vectors) == 3
+    text_to_image = canonicalize(
+        operation_type="text_to_image",
+        provider_id="sandbox",
+        config={"generation_type": "text_to_image", "purpose": "adaptive", "strategy": "once"},
+        final_prompt="Cafe\u0301 at dawn",
+        from_scene=None,
+        to_scene=None,
+        player_context=None,
+        social_context=None,
+    )
+    produced = [{}, text_to_image, canon()]
+    for (text, printed), canonical in zip(vectors, produced, strict=True):
+        assert canonical_json(canonical).decode() == text
+        assert reproducible_hash(canonical) == printed
+        assert hashlib.sha256(text.encode()).hexdigest() == printed
+    assert [h for _, h in vectors] == [EMPTY_HASH, TEXT_TO_IMAGE_HASH, TRANSITION_HASH]
+
+
+@pytest.mark.skipif(shutil.which("sha256sum") is None, reason="no sha256sum on this system")
+def test_the_readme_commands_print_the_readme_hashes():
+    section = README.read_text().split("### Canonical params and the reproducible hash")[1]
+    commands = re.findall(r"^printf .* \| sha256sum$", section.split("\n### ")[0], re.M)
+    assert len(commands) == 3
+    for command, (_, printed) in zip(commands, _readme_vectors(), strict=True):
+        done = subprocess.run(
+            ["bash", "-c", command],
+            capture_output=True,
+            check=True,
+            env={"PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8"},
+        )
+        assert done.stdout.decode().split()[0] == printed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection, transaction
+from django.test import RequestFactory
 
 from generations.filters import GenerationFilter
 from generations.selectors import generation_list
@@ -34,13 +35,21 @@ def _plan(queryset) -> str:
         {"status": "failed"},
         {"operation_type": "text_to_image"},
         {"provider": "sandbox"},
+        {"strategy": "once"},
+        {"workspace": "studio"},
+        {"strategy": "once", "workspace": "studio"},
         {"created_after": "2026-01-01T00:00:00Z"},
     ],
 )
 def test_a_page_is_read_in_index_order(api, user, filters):
     for i in range(3):
         api.post(URL, create_body(config={"prompt": f"p{i}"}), format="json")
-    queryset = GenerationFilter(filters, queryset=generation_list(user=user)).qs[:51]
+    request = RequestFactory().get(URL)
+    request.user = user
+    queryset = GenerationFilter(filters, queryset=generation_list(user=user), request=request)
+    queryset = queryset.qs[:51]
     plan = _plan(queryset)
     assert "Index" in plan and "Sort" not in plan, plan
     assert "SubPlan" not in plan and "Join" not in plan, plan  # workspace ids are inlined
+    if "strategy" in filters:
+        assert "gen_ws_strategy" in plan, plan

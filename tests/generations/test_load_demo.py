@@ -173,3 +173,49 @@ def test_queued_generations_are_processed_after_commit(django_capture_on_commit_
 def test_every_demo_request_is_a_valid_api_body(index: int) -> None:
     serializer = GenerationCreateSerializer(data=demo_request(index))
     assert serializer.is_valid(), serializer.errors
+
+
+def test_a_second_load_keeps_settings_edited_in_the_admin():
+    load_demo("--generations", "3")
+    sandbox = Provider.objects.get(id="sandbox")
+    edited = {"latency_ms": 1234, "failure_rate": 0.5, "max_retries": 4, "reject_marker": "NO"}
+    sandbox.settings = edited
+    sandbox.save()
+    Workspace.objects.filter(slug="demo").update(name="Our studio", max_content_rating="sfw")
+
+    out = io.StringIO()
+    call_command("load_demo", "--generations", "3", stdout=out)  # no --latency-ms
+
+    assert Provider.objects.get(id="sandbox").settings == edited
+    workspace = Workspace.objects.get(slug="demo")
+    assert (workspace.name, workspace.max_content_rating) == ("Our studio", "sfw")
+    assert "Sandbox provider: latency 1234 ms, failure rate 50%." in out.getvalue()
+    load_demo("--generations", "3")  # --latency-ms 0: that one setting changes
+    assert Provider.objects.get(id="sandbox").settings == {**edited, "latency_ms": 0}
+
+
+def test_the_first_load_gives_the_sandbox_the_demo_settings_by_default():
+    call_command("load_demo", "--generations", "0", stdout=io.StringIO())
+    settings = Provider.objects.get(id="sandbox").settings
+    assert (settings["latency_ms"], settings["failure_rate"], settings["max_retries"]) == (
+        400,
+        0.1,
+        1,
+    )
+
+
+def test_once_loads_the_demo_the_first_time_and_then_changes_nothing():
+    first = load_demo("--once", "--generations", "3")
+    assert "Loading the demo world" in first
+    assert Generation.objects.count() == 3
+    Generation.objects.filter(id=Generation.objects.first().id).delete()
+    Provider.objects.filter(id="sandbox").update(settings={"latency_ms": 99})
+    before = snapshot()
+
+    again = load_demo("--once", "--generations", "3")
+
+    assert snapshot() == before  # not topped up, nothing reset
+    assert Provider.objects.get(id="sandbox").settings == {"latency_ms": 99}
+    assert "already loaded" in again and "nothing changed" in again
+    assert printed_token(again) == printed_token(first)
+    assert "Demo login (local use only): demo / demo-password" in again
