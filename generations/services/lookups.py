@@ -1,0 +1,96 @@
+"""The create path's reuse lookups, compiled to SQL once per process, not per request.
+
+Building a queryset's SQL costs several times the query itself; these two run on every
+create (and twice on a cold one). Each is compiled from its ORM queryset the first time,
+with sentinel parameters that are swapped for the real ones at each call, then run as a
+raw query (same SQL, same converters, same model instances as the queryset gives).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import connections
+
+from ..models import Generation
+
+_WORKSPACE = -7_301_946_552  # sentinel values, never real parameters
+_HASH = "\x01reproducible-hash-sentinel"
+_ID = uuid.UUID("00000000-0000-4000-8000-00000000f00d")
+
+_compiled: dict[tuple[str, str], tuple[str, tuple[Any, ...], dict[int, str]]] = {}
+_lock = threading.Lock()
+
+
+def _compile(
+    name: str, alias: str, build: Callable[[], Any], sentinels: dict[Any, str]
+) -> tuple[str, tuple[Any, ...], dict[int, str]]:
+    key = (name, alias)
+    found = _compiled.get(key)
+    if found is not None:
+        return found
+    queryset = build()
+    sql, params = queryset.query.get_compiler(using=alias).as_sql()
+    slots: dict[int, str] = {}
+    for position, value in enumerate(params):
+        for sentinel, argument in sentinels.items():
+            if value == sentinel and type(value) is type(sentinel):
+                slots[position] = argument
+    if sorted(slots.values()) != sorted(sentinels.values()):
+        raise RuntimeError(f"cannot compile the {name} lookup: {params!r}")
+    with _lock:
+        _compiled[key] = (sql, tuple(params), slots)
+    return _compiled[key]
+
+
+def _run(
+    compiled: tuple[str, tuple[Any, ...], dict[int, str]], alias: str, arguments: dict[str, Any]
+) -> Generation | None:
+    sql, params, slots = compiled
+    values: Sequence[Any] = [
+        arguments[slots[i]] if i in slots else value for i, value in enumerate(params)
+    ]
+    for row in Generation.objects.using(alias).raw(sql, values):
+        return row
+    return None
+
+
+def _by_hash_queryset() -> Any:
+    return (
+        Generation.objects.reusable()
+        .filter(workspace_id=_WORKSPACE, reproducible_hash=_HASH)
+        .order_by("-created_at")[:1]
+    )
+
+
+def _by_id_queryset() -> Any:
+    return Generation.objects.reusable().filter(id=_ID, workspace_id=_WORKSPACE)[:1]
+
+
+def reusable_by_hash(
+    *, workspace_id: int, digest: str, alias: str = "default"
+) -> Generation | None:
+    """The newest reusable generation of the workspace with this reproducible hash
+    (``Generation.objects.reusable()``: pending, processing or completed, not invalidated)."""
+    compiled = _compile(
+        "by_hash", alias, _by_hash_queryset, {_WORKSPACE: "workspace", _HASH: "digest"}
+    )
+    return _run(compiled, alias, {"workspace": workspace_id, "digest": digest})
+
+
+def reusable_by_id(
+    *, workspace_id: int, generation_id: str, alias: str = "default"
+) -> Generation | None:
+    """The generation a cache slot points at, if it is reusable and in the workspace."""
+    connection = connections[alias]
+    sentinel = Generation._meta.pk.get_db_prep_value(_ID, connection)  # type: ignore[union-attr]
+    compiled = _compile("by_id", alias, _by_id_queryset, {_WORKSPACE: "workspace", sentinel: "id"})
+    try:
+        wanted = uuid.UUID(str(generation_id))
+    except ValueError:
+        return None
+    value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
+    return _run(compiled, alias, {"workspace": workspace_id, "id": value})
