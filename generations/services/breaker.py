@@ -112,13 +112,25 @@ def _row(provider_id: str, now: datetime) -> ProviderBreaker:
     return row
 
 
+def _loaded(provider: Provider) -> ProviderBreaker | None:
+    """The breaker row read with the provider (``select_related("provider__breaker")``,
+    as the worker loads its generation), so a closed breaker costs no statement."""
+    if not Provider.breaker.is_cached(provider):  # type: ignore[attr-defined]
+        return None
+    try:
+        return provider.breaker  # type: ignore[no-any-return]
+    except ProviderBreaker.DoesNotExist:
+        return None
+
+
 def breaker_admit(*, provider: Provider, now: datetime) -> Admission:
     """May a call to ``provider`` go now? Claims the half-open probe when one is due.
 
     Side effect: ``open → half_open`` (or a stale probe's takeover) by a conditional
-    UPDATE; exactly one caller wins it.
+    UPDATE; exactly one caller wins it. A breaker row loaded with ``provider`` is used as
+    read (the worker loads it with the generation, a few milliseconds earlier).
     """
-    row = _row(provider.id, now)
+    row = _loaded(provider) or _row(provider.id, now)
     if row.state == State.CLOSED:
         return Admission(True)
     breakers = ProviderBreaker.objects.filter(provider_id=provider.id)

@@ -135,7 +135,11 @@ def generation_process(
     ``failed``; a result arriving after a cancel is discarded.
     """
     now = now or timezone.now()
-    generation = Generation.objects.select_related("provider").filter(id=generation_id).first()
+    generation = (  # the breaker's row too: a closed breaker then costs no statement
+        Generation.objects.select_related("provider", "provider__breaker")
+        .filter(id=generation_id)
+        .first()
+    )
     if generation is None:
         return ProcessOutcome(Step.MISSING)
     waiting = generation.next_attempt_at is not None and generation.next_attempt_at > now
