@@ -2,8 +2,8 @@
 
 Building a queryset's SQL costs several times the query itself; these two run on every
 create (and twice on a cold one). Each is compiled from its ORM queryset the first time,
-with sentinel parameters that are swapped for the real ones at each call, then run as a
-raw query (same SQL, same converters, same model instances as the queryset gives).
+with sentinel parameters that are swapped for the real ones at each call, then run on a
+cursor (same SQL, same converters, same model instances as the queryset gives).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
@@ -21,19 +22,29 @@ _WORKSPACE = -7_301_946_552  # sentinel values, never real parameters
 _HASH = "\x01reproducible-hash-sentinel"
 _ID = uuid.UUID("00000000-0000-4000-8000-00000000f00d")
 
-_compiled: dict[tuple[str, str], tuple[str, tuple[Any, ...], dict[int, str]]] = {}
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]
+    slots: dict[int, str]  # parameter position -> argument name
+    field_names: list[str]  # the selected columns' attribute names, in order
+    converters: dict[int, tuple[list[Any], Any]]  # the compiler's, per column
+
+
+_compiled: dict[tuple[str, str], _Compiled] = {}
 _lock = threading.Lock()
 
 
 def _compile(
     name: str, alias: str, build: Callable[[], Any], sentinels: dict[Any, str]
-) -> tuple[str, tuple[Any, ...], dict[int, str]]:
+) -> _Compiled:
     key = (name, alias)
     found = _compiled.get(key)
     if found is not None:
         return found
-    queryset = build()
-    sql, params = queryset.query.get_compiler(using=alias).as_sql()
+    compiler = build().query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
     slots: dict[int, str] = {}
     for position, value in enumerate(params):
         for sentinel, argument in sentinels.items():
@@ -41,21 +52,39 @@ def _compile(
                 slots[position] = argument
     if sorted(slots.values()) != sorted(sentinels.values()):
         raise RuntimeError(f"cannot compile the {name} lookup: {params!r}")
+    columns = [column for column, _, _ in compiler.select]
+    compiled = _Compiled(
+        sql=sql,
+        params=tuple(params),
+        slots=slots,
+        field_names=[column.target.attname for column in columns],
+        converters=compiler.get_converters(columns),
+    )
     with _lock:
-        _compiled[key] = (sql, tuple(params), slots)
-    return _compiled[key]
+        _compiled[key] = compiled
+    return compiled
 
 
-def _run(
-    compiled: tuple[str, tuple[Any, ...], dict[int, str]], alias: str, arguments: dict[str, Any]
-) -> Generation | None:
-    sql, params, slots = compiled
+def _run(compiled: _Compiled, alias: str, arguments: dict[str, Any]) -> Generation | None:
+    """One row of the compiled query as a model instance, as the queryset would build it
+    (the same database converters, ``Model.from_db``)."""
     values: Sequence[Any] = [
-        arguments[slots[i]] if i in slots else value for i, value in enumerate(params)
+        arguments[compiled.slots[i]] if i in compiled.slots else value
+        for i, value in enumerate(compiled.params)
     ]
-    for row in Generation.objects.using(alias).raw(sql, values):
-        return row
-    return None
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = list(row)
+    for position, (functions, expression) in compiled.converters.items():
+        value = fields[position]
+        for function in functions:
+            value = function(value, expression, connection)
+        fields[position] = value
+    return Generation.from_db(alias, compiled.field_names, fields)
 
 
 def _by_hash_queryset() -> Any:

@@ -77,7 +77,10 @@ def test_membership_changes_are_seen_by_the_next_request(token_api, user, worksp
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "workspace_required"
     assert client.post(CREATE, create_body(workspace_id="second"), format="json").status_code == 201
+    listed = client.get(LIST).json()["results"]  # both workspaces' generations
+    assert {g["workspace_id"] for g in listed} == {workspace.id, other.id}
     membership.delete()
+    assert {g["workspace_id"] for g in client.get(LIST).json()["results"]} == {workspace.id}
     assert client.post(CREATE, create_body(workspace_id="second"), format="json").status_code == 404
     WorkspaceMembership.objects.filter(workspace=workspace, user=user).delete()
     response = client.post(CREATE, create_body(), format="json")
