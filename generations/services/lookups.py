@@ -1,9 +1,11 @@
-"""The create path's reuse lookups, compiled to SQL once per process, not per request.
+"""Hot lookups compiled to SQL once per process, not per call: the create path's reuse
+lookups and the worker's load of its generation.
 
-Building a queryset's SQL costs several times the query itself; these two run on every
-create (and twice on a cold one). Each is compiled from its ORM queryset the first time,
-with sentinel parameters that are swapped for the real ones at each call, then run on a
-cursor (same SQL, same converters, same model instances as the queryset gives).
+Building a queryset's SQL costs several times the query itself; the reuse lookups run on
+every create (and twice on a cold one), the worker's on every attempt. Each is compiled
+from its ORM queryset the first time, with sentinel parameters that are swapped for the
+real ones at each call, then run on a cursor (same SQL, same converters, same model
+instances, related objects included, as the queryset gives).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
+from django.db.models.query import get_related_populators
 
 from ..models import Generation
 
@@ -28,8 +31,10 @@ class _Compiled:
     sql: str
     params: tuple[Any, ...]
     slots: dict[int, str]  # parameter position -> argument name
-    field_names: list[str]  # the selected columns' attribute names, in order
+    field_names: list[str]  # the main model's columns' attribute names, in order
     converters: dict[int, tuple[list[Any], Any]]  # the compiler's, per column
+    model_columns: slice  # where the main model's columns are in a row
+    related: list[Any]  # select_related's populators (stateless, reusable)
 
 
 _compiled: dict[tuple[str, str], _Compiled] = {}
@@ -53,16 +58,26 @@ def _compile(
     if sorted(slots.values()) != sorted(sentinels.values()):
         raise RuntimeError(f"cannot compile the {name} lookup: {params!r}")
     columns = [column for column, _, _ in compiler.select]
+    selected = compiler.klass_info["select_fields"]
+    model_columns = slice(selected[0], selected[-1] + 1)
     compiled = _Compiled(
         sql=sql,
         params=tuple(params),
         slots=slots,
-        field_names=[column.target.attname for column in columns],
+        field_names=[column.target.attname for column in columns[model_columns]],
         converters=compiler.get_converters(columns),
+        model_columns=model_columns,
+        related=_populators(compiler, alias),
     )
     with _lock:
         _compiled[key] = compiled
     return compiled
+
+
+def _populators(compiler: Any, alias: str) -> list[Any]:
+    # Django 5.2 takes three arguments (the stubs follow a later signature).
+    populators: Callable[..., list[Any]] = get_related_populators
+    return populators(compiler.klass_info, compiler.select, alias)
 
 
 def _run(compiled: _Compiled, alias: str, arguments: dict[str, Any]) -> Generation | None:
@@ -84,7 +99,10 @@ def _run(compiled: _Compiled, alias: str, arguments: dict[str, Any]) -> Generati
         for function in functions:
             value = function(value, expression, connection)
         fields[position] = value
-    return Generation.from_db(alias, compiled.field_names, fields)
+    generation = Generation.from_db(alias, compiled.field_names, fields[compiled.model_columns])
+    for populator in compiled.related:
+        populator.populate(fields, generation)
+    return generation
 
 
 def _by_hash_queryset() -> Any:
@@ -97,6 +115,24 @@ def _by_hash_queryset() -> Any:
 
 def _by_id_queryset() -> Any:
     return Generation.objects.reusable().filter(id=_ID, workspace_id=_WORKSPACE)[:1]
+
+
+def _for_worker_queryset() -> Any:
+    return Generation.objects.select_related("provider", "provider__breaker").filter(id=_ID)[:1]
+
+
+def generation_for_worker(*, generation_id: str, alias: str = "default") -> Generation | None:
+    """The generation a worker processes, with its provider and the provider's breaker row
+    (``None`` for an unknown or malformed id)."""
+    connection = connections[alias]
+    sentinel = Generation._meta.pk.get_db_prep_value(_ID, connection)  # type: ignore[union-attr]
+    compiled = _compile("for_worker", alias, _for_worker_queryset, {sentinel: "id"})
+    try:
+        wanted = uuid.UUID(str(generation_id))
+    except ValueError:
+        return None
+    value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
+    return _run(compiled, alias, {"id": value})
 
 
 def reusable_by_hash(

@@ -148,3 +148,21 @@ def test_shared_serializer_fields_keep_requests_apart(api, no_dispatch):
     assert good.status_code == 201, good.json()
     again = api.post(CREATE, bad, format="json")
     assert again.json() == first.json()
+
+
+def test_the_worker_loads_its_generation_provider_and_breaker_in_one_query(api, no_dispatch):
+    from generations.models import ProviderBreaker
+    from generations.services.lookups import generation_for_worker
+
+    generation = _create(api)
+    assert generation_for_worker(generation_id="not-a-uuid") is None
+    without_row = generation_for_worker(generation_id=str(generation.id))
+    assert without_row == generation and without_row.config == generation.config
+    ProviderBreaker.objects.create(provider_id=generation.provider_id, window_calls=7)
+    with CaptureQueriesContext(connection) as queries:
+        loaded = generation_for_worker(generation_id=str(generation.id))
+        assert loaded.provider.id == generation.provider_id
+        assert loaded.provider.breaker.window_calls == 7
+    assert len(queries.captured_queries) == 1
+    with pytest.raises(ProviderBreaker.DoesNotExist):
+        without_row.provider.breaker  # noqa: B018  (cached as missing: no query)
