@@ -234,6 +234,7 @@ def generations_reset(keep: list[str]) -> None:
 
     table = Generation._meta.db_table
     with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")  # the DELETE and VACUUM of 1M+ rows
         if not Generation.objects.filter(workspace__slug__in=keep).exists():
             cursor.execute(f'TRUNCATE TABLE "{table}" CASCADE')
             return
