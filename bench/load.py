@@ -96,6 +96,7 @@ class Client:
         self.conn: http.client.HTTPConnection | None = None
         self.requests_on_conn = 0
         self.reconnects = 0
+        self.celery_tools: Any = None  # celery_noop: (app, redis client, reply key)
         self.headers = {
             "Authorization": f"Token {target.token}",
             "Accept": "application/json",
@@ -189,6 +190,40 @@ def op_create_cache_hit(client: Client, spec: ScenarioSpec) -> Sample:
     if status != 200 or reused not in ("dedup", "cache"):
         return _fail(start, status, data.decode(errors="replace"))
     return Sample(start, time.monotonic(), True, status, str(reused), str(doc.get("id")), 0, "")
+
+
+def op_create_slot_hit(client: Client, spec: ScenarioSpec) -> Sample:
+    body = json.dumps(slot_hit_body()).encode()
+    start = time.monotonic()
+    status, data = client.request("POST", CREATE_PATH, body)
+    doc = _json(data)
+    if status != 200 or doc.get("reused") != "cache":
+        return _fail(start, status, data.decode(errors="replace"))
+    return Sample(start, time.monotonic(), True, status, "cache", str(doc.get("id")), 0, "")
+
+
+def op_celery_noop(client: Client, spec: ScenarioSpec) -> Sample:
+    """Publish the bench's no-op task and wait until the worker says it ran (the client's
+    connection objects are made once per client thread and kept on its HTTP client)."""
+    tools = client.celery_tools
+    if tools is None:
+        import redis
+        from celery import Celery
+
+        app = Celery("bench-client", broker=spec.params["broker_url"])
+        app.conf.broker_connection_retry_on_startup = False
+        replies = redis.Redis.from_url(spec.params["redis_url"])
+        tools = client.celery_tools = (app, replies, f"bench:celery-noop:{uuid.uuid4().hex}")
+    app, replies, key = tools
+    start = time.monotonic()
+    try:
+        app.send_task("bench.noop", args=[key], queue="celery")
+        done = replies.blpop([key], timeout=30)
+    except Exception as exc:
+        return _fail(start, 0, f"{type(exc).__name__}: {exc}")
+    if done is None:
+        return _fail(start, 0, "the worker did not run the no-op task within 30 s")
+    return Sample(start, time.monotonic(), True, 200, "", "", 0, "")
 
 
 def op_post_to_completed(client: Client, spec: ScenarioSpec) -> Sample:
@@ -302,6 +337,8 @@ OP_FUNCS: dict[str, Callable[[Client, ScenarioSpec], Sample]] = {
     "create_cold": op_create_cold,
     "create_cache_hit": op_create_cache_hit,
     "post_to_completed": op_post_to_completed,
+    "create_slot_hit": op_create_slot_hit,
+    "celery_noop": op_celery_noop,
     "list": op_list,
 }
 
@@ -489,6 +526,18 @@ def summarize(
         else [],
         "reconnects": reconnects,
     }
+
+
+def slot_hit_body() -> dict[str, Any]:
+    """A body of ``create_slot_hit``: a fixed scene pair (so a fixed cache slot, its key
+    holds the scenes, not the content hash) with a new prompt each time (so a new hash the
+    dedup lookup never finds): after one warm-up create, every request is answered from
+    the Redis slot (``reused == "cache"``)."""
+    return create_body(
+        config={"prompt": f"bench slot-hit {uuid.uuid4().hex}", "strategy": "once"},
+        from_scene={"id": "bench-slot-from"},
+        to_scene={"id": "bench-slot-to"},
+    )
 
 
 def cache_hit_params(prompt: str = "bench cache-hit fixed prompt") -> dict[str, Any]:

@@ -40,6 +40,7 @@ from bench.load import (  # noqa: E402  (needs ROOT on sys.path)
     cache_hit_params,
     latency_summary,
     run_scenario,
+    slot_hit_body,
 )
 
 OUT_DIR = BENCH_DIR / "out"
@@ -233,6 +234,7 @@ def generations_reset(keep: list[str]) -> None:
 
     table = Generation._meta.db_table
     with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")  # the DELETE and VACUUM of 1M+ rows
         if not Generation.objects.filter(workspace__slug__in=keep).exists():
             cursor.execute(f'TRUNCATE TABLE "{table}" CASCADE')
             return
@@ -365,6 +367,8 @@ def list_seed(template_id: str, sizes: list[str]) -> dict[str, Any]:
     from generations.models import Generation, Workspace
 
     list_providers_ensure()
+    with connection.cursor() as cursor:  # the seed and its VACUUM outlast the API's timeout
+        cursor.execute("SET statement_timeout = 0")
     insert = seed_sql()
     table = Generation._meta.db_table
     out: dict[str, Any] = {"template": template_id, "sizes": {}, "vacuum_s": None}
@@ -1003,12 +1007,13 @@ def _render_http(results: dict[str, Any]) -> list[str]:
         if a in sc and b in sc:
             lines.append(f"| {a} req/s ÷ {b} req/s | {_ratio(rps(a), rps(b))} |")
     for key, label in (("gunicorn_ms_per_req", "gunicorn"), ("stack_ms_per_req", "stack")):
-        for a, b in pairs[:3]:
+        for a, b in [*pairs[:2], ("create_slot_hit", "ceiling_noop"), pairs[2]]:
             if a in sc and b in sc:
                 lines.append(
                     f"| {a} {label} CPU/req ÷ {b} {label} CPU/req | "
                     f"{_ratio(cpu_req(a, key), cpu_req(b, key))} |"
                 )
+    lines += _worker_ratios(sc)
     lines += _list_ratios(sc)
     if "ceiling_noop" in sc and "ceiling_noop_recheck" in sc:
         lines.append(
@@ -1129,6 +1134,32 @@ def _render_http(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def worker_ms(result: dict[str, Any] | None) -> float | None:
+    """Celery worker CPU ms per successful operation of a scenario's window."""
+    if not result or not result.get("ok_window"):
+        return None
+    seconds = result.get("cpu", {}).get("cpu_s", {}).get("celery")
+    return None if seconds is None else seconds * 1000 / result["ok_window"]
+
+
+def _worker_ratios(sc: dict[str, Any]) -> list[str]:
+    """Worker CPU per completed generation (post_to_completed_c1, one at a time) against
+    the worker CPU of a no-op Celery task round trip (ceiling_celery_noop)."""
+    gen, noop = worker_ms(sc.get("post_to_completed_c1")), worker_ms(sc.get("ceiling_celery_noop"))
+    lines = []
+    if gen is not None:
+        lines.append(
+            f"| worker CPU ms per completed generation (post_to_completed_c1) | {_f(gen, 2)} |"
+        )
+    if noop is not None:
+        lines.append(
+            f"| worker CPU ms per no-op task round trip (ceiling_celery_noop) | {_f(noop, 2)} |"
+        )
+    if gen is not None and noop is not None:
+        lines.append(f"| worker CPU per generation ÷ per no-op task | {_ratio(gen, noop)} |")
+    return lines
+
+
 def _list_ratios(sc: dict[str, Any]) -> list[str]:
     """Ratio rows of the list scenarios: each to ceiling_noop, then the scale ratios (the
     largest size to the smallest, per page kind)."""
@@ -1193,8 +1224,10 @@ def _render_list_seed(seed: dict[str, Any]) -> list[str]:
 SCENARIOS = (
     "ceiling_noop",
     "ceiling_insert",
+    "ceiling_celery_noop",  # worker-side ceiling: a no-op Celery task round trip
     "create_cold",
     "create_cache_hit",
+    "create_slot_hit",  # a hit served from the Redis slot (the dedup lookup misses)
     "post_to_completed_c1",
     "post_to_completed_c4",
     *LIST_SCENARIOS,  # list_100k_first ... list_1m_page2
@@ -1289,6 +1322,14 @@ def scenario_specs(
         "ceiling_insert": spec("ceiling_insert", "insert", c, workspace_id=ceiling_ws),
         "create_cold": spec("create_cold", "create_cold", c),
         "create_cache_hit": spec("create_cache_hit", "create_cache_hit", c, **hit),
+        "create_slot_hit": spec("create_slot_hit", "create_slot_hit", c),
+        "ceiling_celery_noop": spec(
+            "ceiling_celery_noop",
+            "celery_noop",
+            1,
+            broker_url=args.broker_url,
+            redis_url=args.redis_url,
+        ),
         "post_to_completed_c1": spec("post_to_completed_c1", "post_to_completed", 1),
         "post_to_completed_c4": spec(
             "post_to_completed_c4", "post_to_completed", args.p2c_concurrency
@@ -1424,6 +1465,8 @@ def run_http(
     wait_http(stack, port, token)
     hit = cache_hit_params()
     warm = warm_create(stack, port, token, hit["body"])
+    if "create_slot_hit" in names:  # its fixed scenes' slot, taken by one completed create
+        warm_create(stack, port, token, slot_hit_body())
     print(f"stack ready (warm-up generation {warm['id']} completed)", flush=True)
     if sizes:  # the warm-up generation, completed through the API, is the template row
         results["list_seed"] = list_seed(warm["id"], sizes)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
@@ -237,8 +237,12 @@ def _forget_counters(budget_id: int, start: datetime) -> None:
 
 
 def budget_transition_listener(change: StatusChange) -> None:
-    """Transition listener: a terminal status settles and releases."""
-    if change.to_status in TERMINAL_STATUSES:
+    """Transition listener: a terminal status settles and releases.
+
+    A workspace without budgets (one cache lookup, ``budget_configs``) has no reservation
+    to settle: deleting a budget deletes its ledger with it.
+    """
+    if change.to_status in TERMINAL_STATUSES and budget_configs(change.workspace_id):
         generation_settle(change.generation_id, now=change.at)
 
 
@@ -247,22 +251,28 @@ def budget_reuse_listener(generation: Generation, reason: str) -> None:
     if reason not in ("cache", "dedup"):
         return
     saved = generation.cost_usd or generation.estimated_cost_usd or Decimal("0")
-    from django.db.models import F
+    reuse_saving_add(generation.workspace_id, timezone.now().date(), saved)
 
-    day = timezone.now().date()
-    updated = ReuseSaving.objects.filter(workspace_id=generation.workspace_id, day=day).update(
-        reused=F("reused") + 1, saved_usd=F("saved_usd") + saved
+
+def reuse_saving_add(workspace_id: int, day: date, saved: Decimal) -> None:
+    """Count one reuse and what it saved in the workspace's row of the day: one
+    ``INSERT ... ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite alike), atomic without a
+    transaction, so concurrent hits never lose a count."""
+    meta = ReuseSaving._meta
+    field = meta.get_field("saved_usd")
+    table = connection.ops.quote_name(meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (workspace_id, day, reused, saved_usd) VALUES (%s, %s, 1, %s) "
+        f"ON CONFLICT (workspace_id, day) DO UPDATE SET reused = {table}.reused + 1, "
+        f"saved_usd = {table}.saved_usd + excluded.saved_usd"
     )
-    if not updated:
-        try:
-            with transaction.atomic():
-                ReuseSaving.objects.create(
-                    workspace_id=generation.workspace_id, day=day, reused=1, saved_usd=saved
-                )
-        except IntegrityError:
-            ReuseSaving.objects.filter(workspace_id=generation.workspace_id, day=day).update(
-                reused=F("reused") + 1, saved_usd=F("saved_usd") + saved
-            )
+    params = [
+        workspace_id,
+        meta.get_field("day").get_db_prep_value(day, connection),
+        field.get_db_prep_save(saved, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # --- reconciliation -------------------------------------------------------------------------

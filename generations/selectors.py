@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
+from core.auth import auth_memo
 from core.errors import ApiError, ValidationFailed
 
 from .errors import GenerationNotFound, WorkspaceNotFound
@@ -28,6 +30,23 @@ def workspace_list(*, user: User) -> QuerySet[Workspace]:
     return Workspace.objects.filter(memberships__user_id=user_id)
 
 
+# A user with more memberships than this is looked up in the database every time.
+MEMO_MAX_WORKSPACES = 20
+
+
+def _memo_workspaces(user: User) -> list[Workspace] | None:
+    """The user's workspaces, kept with its cached token (``core.auth``) for the token's
+    short lifetime; ``None`` without a cached token or with too many workspaces."""
+    memo = auth_memo(user)
+    if memo is None:
+        return None
+    found = memo.get("workspaces")
+    if found is None:
+        rows = list(workspace_list(user=user).order_by("id")[: MEMO_MAX_WORKSPACES + 1])
+        found = memo["workspaces"] = rows if len(rows) <= MEMO_MAX_WORKSPACES else []
+    return [copy.copy(w) for w in found] if found else None
+
+
 def workspace_resolve(*, user: User, workspace_id: str | int | None) -> Workspace:
     """The workspace a request acts in: the named one, or the user's only one.
 
@@ -35,6 +54,9 @@ def workspace_resolve(*, user: User, workspace_id: str | int | None) -> Workspac
     digits make an id (``"²"`` and full-width digits pass ``str.isdigit()``); anything
     else is a slug.
     """
+    known = _memo_workspaces(user)
+    if known is not None:
+        return _resolve_among(known, workspace_id)
     workspaces = workspace_list(user=user)
     if workspace_id not in (None, ""):
         text = str(workspace_id)
@@ -43,7 +65,24 @@ def workspace_resolve(*, user: User, workspace_id: str | int | None) -> Workspac
         if workspace is None:
             raise WorkspaceNotFound()
         return workspace
-    found = list(workspaces[:2])
+    return _only(list(workspaces[:2]))
+
+
+def _resolve_among(known: list[Workspace], workspace_id: str | int | None) -> Workspace:
+    if workspace_id not in (None, ""):
+        text = str(workspace_id)
+        if ascii_digits(text):
+            wanted = int(text)
+            match = [w for w in known if w.id == wanted]
+        else:
+            match = [w for w in known if w.slug == text]
+        if not match:
+            raise WorkspaceNotFound()
+        return match[0]
+    return _only(known[:2])
+
+
+def _only(found: list[Workspace]) -> Workspace:
     if len(found) == 1:
         return found[0]
     if not found:
@@ -73,7 +112,11 @@ def generation_list(*, user: User) -> QuerySet[Generation]:
     workspace gets ``workspace_id = X``, which PostgreSQL serves as an ordered range of
     ``gen_ws_*``; behind a subquery it sorted the whole workspace for every page.
     """
-    workspace_ids = list(workspace_list(user=user).values_list("id", flat=True))
+    known = _memo_workspaces(user)
+    if known is not None:
+        workspace_ids = [w.id for w in known]
+    else:
+        workspace_ids = list(workspace_list(user=user).values_list("id", flat=True))
     return Generation.objects.filter(workspace_id__in=workspace_ids).order_by("-created_at", "-id")
 
 

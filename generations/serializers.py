@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from .models import ContentRating, Generation, Purpose, Strategy
 from .operations import GENERATION_TYPES
@@ -108,6 +109,37 @@ class StrictSerializer(serializers.Serializer):
                     }
                 )
         return super().to_internal_value(data)
+
+
+class SharedFieldsSerializer(StrictSerializer):
+    """A request serializer whose field tree is built once per class, not per request.
+
+    DRF deep-copies every declared field (nested serializers included) for each instance;
+    for the create request that is most of the validation time. Fields hold no
+    per-request state (values and errors live on the instance being validated), so the
+    bound tree of a prototype instance is shared by every instance of the class. Only for
+    serializers that use no ``context`` and no ``partial`` (the fields see the
+    prototype's).
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._shared_fields = None
+
+    _shared_fields: BindingDict | None = None
+
+    @property  # type: ignore[override]
+    def fields(self) -> BindingDict:
+        cls = type(self)
+        shared = cls._shared_fields
+        if shared is None:
+            prototype = cls.__new__(cls)
+            serializers.Serializer.__init__(prototype)
+            shared = BindingDict(prototype)
+            for name, field in prototype.get_fields().items():
+                shared[name] = field
+            cls._shared_fields = shared
+        return shared
 
 
 class BoundedDictField(serializers.DictField):
@@ -241,7 +273,7 @@ class PlayerContextSerializer(StrictSerializer):
     stats = BoundedDictField(child=serializers.FloatField(), required=False)
 
 
-class GenerationCreateSerializer(StrictSerializer):
+class GenerationCreateSerializer(SharedFieldsSerializer):
     config = NodeConfigSerializer()
     provider_id = serializers.CharField(max_length=50, required=False)
     from_scene = SceneSerializer(required=False)

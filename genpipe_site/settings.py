@@ -353,9 +353,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Seconds a process keeps token -> user and the user's workspaces (core.auth; 0: off).
+GENPIPE_AUTH_CACHE_S = float(os.environ.get("GENPIPE_AUTH_CACHE_S", "2"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.auth.CachedTokenAuthentication",  # token -> user kept GENPIPE_AUTH_CACHE_S
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -9,3 +9,5 @@ from __future__ import annotations
 from genpipe_site.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.bench_site.urls"
+# The worker registers the bench's no-op task (ceiling_celery_noop) next to the product's.
+CELERY_IMPORTS = ["bench.bench_site.tasks"]

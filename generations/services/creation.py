@@ -38,6 +38,7 @@ from ..operations import operation_for
 from ..provider_cache import provider_cached
 from .canonical import canonicalize, reproducible_hash
 from .dispatch import generation_enqueue
+from .lookups import reusable_by_hash, reusable_by_id
 from .pricing import cost_estimate
 from .prompts import PromptResolution, prompt_assignment_record, prompt_resolve
 from .social import social_context_resolve
@@ -186,19 +187,15 @@ def _lock(workspace: Workspace, key: str) -> None:
 
 def _reusable(workspace: Workspace, prepared: PreparedRequest) -> CreateOutcome | None:
     # ``reusable()``: an invalidated generation answers neither lookup (services.invalidation).
-    existing = (
-        Generation.objects.reusable()
-        .filter(workspace=workspace, reproducible_hash=prepared.reproducible_hash)
-        .order_by("-created_at")
-        .first()
-    )
+    # Both lookups are compiled once per process (services.lookups).
+    existing = reusable_by_hash(workspace_id=workspace.id, digest=prepared.reproducible_hash)
     if existing is not None:
         return CreateOutcome(existing, "dedup")
     assert prepared.cache_key is not None
     slot = cache_slot_get(workspace_id=workspace.id, key=prepared.cache_key)
     if slot is None:
         return None
-    cached = Generation.objects.reusable().filter(id=slot, workspace=workspace).first()
+    cached = reusable_by_id(workspace_id=workspace.id, generation_id=slot)
     if cached is not None:
         return CreateOutcome(cached, "cache")
     # The slot points at a failed/cancelled/invalidated/vanished generation: free it and

@@ -23,6 +23,7 @@ from telemetry.recording import telemetry_record_terminal
 from ..errors import GenerationNotFound, InvalidTransition
 from ..hooks import StatusChange, status_changed
 from ..models import TERMINAL_STATUSES, Generation, GenerationEvent, Status
+from . import transition_sql
 
 ALLOWED: Mapping[str, frozenset[str]] = {
     Status.PENDING: frozenset({Status.PROCESSING, Status.CANCELLED}),
@@ -68,6 +69,11 @@ def generation_transition(
         updates["started_at"] = now
     if to_status in TERMINAL_STATUSES:
         updates["completed_at"] = now
+    timed = "latency_ms" not in updates and to_status in TERMINAL_STATUSES
+    if transition_sql.supported(updates):
+        return _transition_fast(
+            generation_id, to_status, from_statuses, updates, timed, reason, actor, now
+        )
     with transaction.atomic():
         row = (
             Generation.objects.filter(id=generation_id)
@@ -88,8 +94,7 @@ def generation_transition(
         if not allowed_here or not can_transition(current, to_status):
             raise InvalidTransition(generation_id, current, to_status)
         # A caller may say a terminal status has no latency (it never reached a provider).
-        timed = "latency_ms" not in updates
-        if timed and to_status in TERMINAL_STATUSES and row["started_at"] is not None:
+        if timed and row["started_at"] is not None:
             updates["latency_ms"] = max(0, round((now - row["started_at"]).total_seconds() * 1000))
         changed = Generation.objects.filter(id=generation_id, status=current).update(**updates)
         if changed != 1:
@@ -103,40 +108,101 @@ def generation_transition(
             actor=actor[:150],
             at=now,
         )
-        change = StatusChange(
-            event_id=event.id,
-            generation_id=uuid.UUID(str(generation_id)),
-            workspace_id=row["workspace_id"],
-            provider_id=row["provider_id"],
-            operation_type=row["operation_type"],
-            from_status=current,
-            to_status=to_status,
-            reason=event.reason,
-            at=now,
+        _after_commit(
+            transition_sql.Row(
+                current,
+                row["workspace_id"],
+                row["cache_key"],
+                row["provider_id"],
+                row["operation_type"],
+                row["started_at"],
+                event.id,
+            ),
+            generation_id,
+            to_status,
+            event.reason,
+            updates.get("latency_ms"),
+            now,
         )
-        transaction.on_commit(lambda: status_changed(change), robust=True)
-        if to_status in RELEASES_SLOT and row["cache_key"]:
-            workspace_id, key = row["workspace_id"], row["cache_key"]
-            transaction.on_commit(
-                lambda: cache_slot_release(
-                    workspace_id=workspace_id, key=key, generation_id=str(generation_id)
-                ),
-                robust=True,
-            )
-        if to_status in TERMINAL_STATUSES:
-            latency = updates.get("latency_ms")
-            transaction.on_commit(
-                lambda: telemetry_record_terminal(
-                    generation_id=str(generation_id),
-                    provider_id=row["provider_id"],
-                    operation_type=row["operation_type"],
-                    status=to_status,
-                    latency_ms=latency,
-                    at=now,
-                ),
-                robust=True,
-            )
     return Transition(uuid.UUID(str(generation_id)), current, to_status, now)
+
+
+def _transition_fast(
+    generation_id: uuid.UUID | str,
+    to_status: str,
+    from_statuses: frozenset[str] | None,
+    updates: dict[str, Any],
+    timed: bool,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> Transition:
+    """The same transition as one statement (``transition_sql``, PostgreSQL)."""
+    leaving = [s for s in ALLOWED if can_transition(s, to_status)]
+    if from_statuses is not None:
+        leaving = [s for s in leaving if s in from_statuses]
+    reason, actor = reason[:255], actor[:150]
+    row = transition_sql.transition_row(
+        generation_id=generation_id,
+        from_statuses=leaving,
+        to_status=to_status,
+        updates=updates,
+        timed=timed,
+        now=now,
+        reason=reason,
+        actor=actor,
+    )
+    if row is None:
+        raise GenerationNotFound()
+    if row.event_id is None:
+        raise InvalidTransition(generation_id, row.status, to_status)
+    latency = row.latency_ms if timed else updates.get("latency_ms")
+    _after_commit(row, generation_id, to_status, reason, latency, now)
+    return Transition(uuid.UUID(str(generation_id)), row.status, to_status, now)
+
+
+def _after_commit(
+    row: transition_sql.Row,
+    generation_id: uuid.UUID | str,
+    to_status: str,
+    reason: str,
+    latency: int | None,
+    now: datetime,
+) -> None:
+    """The transition's side effects, once it commits: listeners, the slot, telemetry."""
+    assert row.event_id is not None
+    change = StatusChange(
+        event_id=row.event_id,
+        generation_id=uuid.UUID(str(generation_id)),
+        workspace_id=row.workspace_id,
+        provider_id=row.provider_id,
+        operation_type=row.operation_type,
+        from_status=row.status,
+        to_status=to_status,
+        reason=reason,
+        at=now,
+    )
+    transaction.on_commit(lambda: status_changed(change), robust=True)
+    if to_status in RELEASES_SLOT and row.cache_key:
+        workspace_id, key = row.workspace_id, row.cache_key
+        transaction.on_commit(
+            lambda: cache_slot_release(
+                workspace_id=workspace_id, key=key, generation_id=str(generation_id)
+            ),
+            robust=True,
+        )
+    if to_status in TERMINAL_STATUSES:
+        transaction.on_commit(
+            lambda: telemetry_record_terminal(
+                generation_id=str(generation_id),
+                provider_id=row.provider_id,
+                operation_type=row.operation_type,
+                status=to_status,
+                latency_ms=latency,
+                at=now,
+            ),
+            robust=True,
+        )
 
 
 def generation_cancel(

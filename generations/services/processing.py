@@ -42,6 +42,7 @@ from ..providers.registry import adapter_for
 from .breaker import breaker_admit, breaker_record
 from .failover import generation_failover, usable_fallback
 from .lifecycle import generation_transition
+from .lookups import generation_for_worker
 from .pricing import cost_usd
 from .recovery import claimant, generation_recover, interrupted_run
 from .waits import (
@@ -136,7 +137,8 @@ def generation_process(
     ``failed``; a result arriving after a cancel is discarded.
     """
     now = now or timezone.now()
-    generation = Generation.objects.select_related("provider").filter(id=generation_id).first()
+    # With its provider and the breaker's row: a closed breaker then costs no statement.
+    generation = generation_for_worker(generation_id=generation_id)
     if generation is None:
         return ProcessOutcome(Step.MISSING)
     waiting = generation.next_attempt_at is not None and generation.next_attempt_at > now

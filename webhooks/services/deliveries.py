@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -65,14 +66,58 @@ def _webhook_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
+FILTERS_TTL_S = 300
+
+
+def _filters_key(workspace_id: int) -> str:
+    return f"webhooks:ws:{workspace_id}:filters"
+
+
+def endpoint_filters(workspace_id: int) -> list[list[str]]:
+    """The event filters of the workspace's enabled endpoints (``[]`` = all events), from
+    the cache (one lookup; an empty list is cached too). Saving or deleting an endpoint
+    forgets them (``webhooks.signals``); a cache that cannot answer falls back to the
+    database."""
+    key = _filters_key(workspace_id)
+    try:
+        cached = cache.get(key)
+    except Exception:
+        cached = None
+    if cached is not None:
+        return list(cached)
+    filters = [
+        list(events or [])
+        for events in Endpoint.objects.filter(workspace_id=workspace_id, enabled=True)
+        .order_by("id")
+        .values_list("events", flat=True)
+    ]
+    try:
+        cache.set(key, filters, FILTERS_TTL_S)
+    except Exception:
+        logger.warning("could not cache the webhook filters of workspace %s", workspace_id)
+    return filters
+
+
+def endpoint_filters_forget(workspace_id: int) -> None:
+    try:
+        cache.delete(_filters_key(workspace_id))
+    except Exception:
+        logger.warning("could not forget the webhook filters of workspace %s", workspace_id)
+
+
 def event_fan_out(change: StatusChange) -> None:
     """Transition listener (``GENPIPE_TRANSITION_LISTENERS``, after commit): one delivery
     per enabled endpoint of the workspace whose filter takes the event, then a task each.
 
     Idempotent: a second call for the same event finds the deliveries and sends nothing.
-    Costs one indexed query when the workspace has no endpoint.
+    Costs one cache lookup when no enabled endpoint of the workspace wants the event
+    (``endpoint_filters``).
     """
     event_type = f"generation.{change.to_status}"
+    if not any(
+        not events or event_type in events for events in endpoint_filters(change.workspace_id)
+    ):
+        return
     endpoints = [
         e
         for e in Endpoint.objects.filter(workspace_id=change.workspace_id, enabled=True)
@@ -168,6 +213,9 @@ def _disable(endpoint_id: int, reason: str, now: datetime) -> None:
     Endpoint.objects.filter(id=endpoint_id, enabled=True).update(
         enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now
     )
+    workspace_id = Endpoint.objects.filter(id=endpoint_id).values_list("workspace_id", flat=True)
+    for found in workspace_id:
+        endpoint_filters_forget(found)
     logger.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
 
 

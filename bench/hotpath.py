@@ -1,0 +1,217 @@
+"""In-process profile of one hot path: SQL statements, Redis round trips and CPU per call.
+
+    .venv/bin/python bench/hotpath.py --scenario create_cold -n 300 [--cprofile 25] [--sql]
+
+Sets Django up on the bench settings against the given database and Redis (migrating and
+preparing them like ``run.py``), then drives the product's WSGI application in this
+process with Django's test client (the full middleware and DRF stack, no socket) or, for
+``worker``, runs ``process_generation`` as a Celery task in this process. Per call it
+reports the mean CPU time, the SQL statements and the Redis round trips (every request
+written to a Redis connection, broker included), and optionally a cProfile listing and
+the statements of one call. Nothing here is timed in a test: it is a tool for finding
+where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import run as harness  # noqa: E402  (needs ROOT on sys.path)
+from bench.load import cache_hit_params, slot_hit_body  # noqa: E402
+
+SCENARIOS = ("noop", "create_cold", "cache_hit", "slot_hit", "worker", "list")
+
+
+class Counters:
+    """SQL statements (a connection execute wrapper) and Redis requests written."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+        self.redis: list[str] = []
+        self.record = False
+
+    def sql_wrapper(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if self.record:
+            self.sql.append(sql)
+        return execute(sql, params, many, context)
+
+    def install(self) -> None:
+        import redis.connection
+
+        original = redis.connection.AbstractConnection.send_packed_command
+        counters = self
+
+        def send_packed_command(conn, command, check_health=True):  # type: ignore[no-untyped-def]
+            if counters.record:
+                first = command[0] if isinstance(command, list | tuple) else command
+                counters.redis.append(bytes(first)[:80].decode(errors="replace"))
+            return original(conn, command, check_health)
+
+        redis.connection.AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
+
+    def reset(self) -> None:
+        self.sql.clear()
+        self.redis.clear()
+
+
+def _client(token: str) -> Any:
+    from django.test import Client
+
+    return Client(HTTP_AUTHORIZATION=f"Token {token}", raise_request_exception=True)
+
+
+def _post(client: Any, body: dict[str, Any], expect: tuple[int, ...]) -> dict[str, Any]:
+    response = client.post("/api/v1/generations", json.dumps(body), content_type="application/json")
+    if response.status_code not in expect:
+        raise RuntimeError(f"{response.status_code}: {response.content[:400]!r}")
+    return dict(response.json())
+
+
+def _cold() -> dict[str, Any]:
+    from tests.builders import create_body
+
+    return create_body(config={"prompt": f"profile cold {uuid.uuid4().hex}", "strategy": "once"})
+
+
+def make_call(scenario: str, token: str, list_token: str | None) -> Callable[[], Any]:
+    """A zero-argument callable running one unit of ``scenario``."""
+    client = _client(token)
+    if scenario == "noop":
+
+        def noop() -> Any:
+            response = client.get("/bench/noop")
+            assert response.status_code == 200, response.content
+
+        return noop
+    if scenario == "create_cold":
+        return lambda: _post(client, _cold(), (201,))
+    if scenario == "cache_hit":
+        body = cache_hit_params()["body"]
+        _post(client, body, (200, 201))
+        return lambda: _post(client, body, (200,))
+    if scenario == "slot_hit":
+        _post(client, slot_hit_body(), (200, 201))
+
+        def slot_hit() -> Any:
+            doc = _post(client, slot_hit_body(), (200,))
+            assert doc["reused"] == "cache", doc
+
+        return slot_hit
+    if scenario == "list":
+        lister = _client(list_token or token)
+
+        def page() -> Any:
+            response = lister.get("/api/v1/generations?limit=50")
+            assert response.status_code == 200, response.content
+
+        return page
+    if scenario == "worker":
+        from generations.tasks import process_generation
+
+        pending: list[str] = []
+
+        def prepare(n: int) -> None:
+            for _ in range(n):
+                pending.append(_post(client, _cold(), (201,))["id"])
+
+        def work() -> Any:
+            outcome = process_generation.apply(args=[pending.pop()]).get()
+            assert outcome == "completed", outcome
+
+        work.prepare = prepare  # type: ignore[attr-defined]
+        return work
+    raise ValueError(scenario)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", choices=SCENARIOS, default="create_cold")
+    parser.add_argument("-n", type=int, default=300, help="calls measured")
+    parser.add_argument("--warm", type=int, default=30, help="calls before measuring")
+    parser.add_argument("--cprofile", type=int, default=0, help="print the top N functions")
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key")
+    parser.add_argument("--sql", action="store_true", help="print one call's statements")
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/genpipe_bench"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
+    parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/4")
+    parser.add_argument("--list-token", default=None, help="token of a list workspace's user")
+    args = parser.parse_args(argv)
+    args.throttle_rate = "10000000/s"
+    env = harness.bench_env(args)
+    harness.database_ensure(args.database_url)
+    harness.manage(env, "migrate", "--noinput", "-v", "0")
+    token = harness.manage(env, "create_api_token", "bench", "--workspace", "bench").strip()
+    harness.django_setup(env)
+    harness.data_prepare()
+    from django.conf import settings
+    from django.db import connection
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "0")
+
+    counters = Counters()
+    counters.install()
+    call = make_call(args.scenario, token, args.list_token)
+    if hasattr(call, "prepare"):
+        call.prepare(args.warm + args.n + 1)  # type: ignore[attr-defined]
+    with connection.execute_wrapper(counters.sql_wrapper):
+        for _ in range(args.warm):
+            call()
+        if args.sql:
+            counters.record = True
+            call()
+            counters.record = False
+            print(f"--- one call: {len(counters.sql)} statements")
+            for statement in counters.sql:
+                print("  ", statement[:220])
+            print(f"--- one call: {len(counters.redis)} Redis requests")
+            for command in counters.redis:
+                print("  ", command.replace("\r\n", " ")[:120])
+            counters.reset()
+        profiler = cProfile.Profile(time.process_time) if args.cprofile else None
+        counters.record = True
+        started_cpu, started = time.process_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
+        for _ in range(args.n):
+            call()
+        if profiler:
+            profiler.disable()
+        cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
+        counters.record = False
+    print(
+        f"{args.scenario}: {args.n} calls, CPU {cpu / args.n * 1000:.3f} ms/call, "
+        f"wall {wall / args.n * 1000:.3f} ms/call, "
+        f"SQL {len(counters.sql) / args.n:.2f}/call, Redis {len(counters.redis) / args.n:.2f}/call"
+        + (" (cProfile on: CPU inflated)" if profiler else "")
+    )
+    kinds = Counter(s.split()[0].upper() for s in counters.sql)
+    print("  SQL by verb per call:", {k: round(v / args.n, 2) for k, v in kinds.items()})
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.cprofile)
+        print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""Hot lookups compiled to SQL once per process, not per call: the create path's reuse
+lookups and the worker's load of its generation.
+
+Building a queryset's SQL costs several times the query itself; the reuse lookups run on
+every create (and twice on a cold one), the worker's on every attempt. Each is compiled
+from its ORM queryset the first time, with sentinel parameters that are swapped for the
+real ones at each call, then run on a cursor (same SQL, same converters, same model
+instances, related objects included, as the queryset gives).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.models.query import get_related_populators
+
+from ..models import Generation
+
+_WORKSPACE = -7_301_946_552  # sentinel values, never real parameters
+_HASH = "\x01reproducible-hash-sentinel"
+_ID = uuid.UUID("00000000-0000-4000-8000-00000000f00d")
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]
+    slots: dict[int, str]  # parameter position -> argument name
+    field_names: list[str]  # the main model's columns' attribute names, in order
+    converters: dict[int, tuple[list[Any], Any]]  # the compiler's, per column
+    model_columns: slice  # where the main model's columns are in a row
+    related: list[Any]  # select_related's populators (stateless, reusable)
+
+
+_compiled: dict[tuple[str, str], _Compiled] = {}
+_lock = threading.Lock()
+
+
+def _compile(
+    name: str, alias: str, build: Callable[[], Any], sentinels: dict[Any, str]
+) -> _Compiled:
+    key = (name, alias)
+    found = _compiled.get(key)
+    if found is not None:
+        return found
+    compiler = build().query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
+    slots: dict[int, str] = {}
+    for position, value in enumerate(params):
+        for sentinel, argument in sentinels.items():
+            if value == sentinel and type(value) is type(sentinel):
+                slots[position] = argument
+    if sorted(slots.values()) != sorted(sentinels.values()):
+        raise RuntimeError(f"cannot compile the {name} lookup: {params!r}")
+    columns = [column for column, _, _ in compiler.select]
+    selected = compiler.klass_info["select_fields"]
+    model_columns = slice(selected[0], selected[-1] + 1)
+    compiled = _Compiled(
+        sql=sql,
+        params=tuple(params),
+        slots=slots,
+        field_names=[column.target.attname for column in columns[model_columns]],
+        converters=compiler.get_converters(columns),
+        model_columns=model_columns,
+        related=_populators(compiler, alias),
+    )
+    with _lock:
+        _compiled[key] = compiled
+    return compiled
+
+
+def _populators(compiler: Any, alias: str) -> list[Any]:
+    # Django 5.2 takes three arguments (the stubs follow a later signature).
+    populators: Callable[..., list[Any]] = get_related_populators
+    return populators(compiler.klass_info, compiler.select, alias)
+
+
+def _run(compiled: _Compiled, alias: str, arguments: dict[str, Any]) -> Generation | None:
+    """One row of the compiled query as a model instance, as the queryset would build it
+    (the same database converters, ``Model.from_db``)."""
+    values: Sequence[Any] = [
+        arguments[compiled.slots[i]] if i in compiled.slots else value
+        for i, value in enumerate(compiled.params)
+    ]
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = list(row)
+    for position, (functions, expression) in compiled.converters.items():
+        value = fields[position]
+        for function in functions:
+            value = function(value, expression, connection)
+        fields[position] = value
+    generation = Generation.from_db(alias, compiled.field_names, fields[compiled.model_columns])
+    for populator in compiled.related:
+        populator.populate(fields, generation)
+    return generation
+
+
+def _by_hash_queryset() -> Any:
+    return (
+        Generation.objects.reusable()
+        .filter(workspace_id=_WORKSPACE, reproducible_hash=_HASH)
+        .order_by("-created_at")[:1]
+    )
+
+
+def _by_id_queryset() -> Any:
+    return Generation.objects.reusable().filter(id=_ID, workspace_id=_WORKSPACE)[:1]
+
+
+def _for_worker_queryset() -> Any:
+    return Generation.objects.select_related("provider", "provider__breaker").filter(id=_ID)[:1]
+
+
+def generation_for_worker(*, generation_id: str, alias: str = "default") -> Generation | None:
+    """The generation a worker processes, with its provider and the provider's breaker row
+    (``None`` for an unknown or malformed id)."""
+    connection = connections[alias]
+    sentinel = Generation._meta.pk.get_db_prep_value(_ID, connection)  # type: ignore[union-attr]
+    compiled = _compile("for_worker", alias, _for_worker_queryset, {sentinel: "id"})
+    try:
+        wanted = uuid.UUID(str(generation_id))
+    except ValueError:
+        return None
+    value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
+    return _run(compiled, alias, {"id": value})
+
+
+def reusable_by_hash(
+    *, workspace_id: int, digest: str, alias: str = "default"
+) -> Generation | None:
+    """The newest reusable generation of the workspace with this reproducible hash
+    (``Generation.objects.reusable()``: pending, processing or completed, not invalidated)."""
+    compiled = _compile(
+        "by_hash", alias, _by_hash_queryset, {_WORKSPACE: "workspace", _HASH: "digest"}
+    )
+    return _run(compiled, alias, {"workspace": workspace_id, "digest": digest})
+
+
+def reusable_by_id(
+    *, workspace_id: int, generation_id: str, alias: str = "default"
+) -> Generation | None:
+    """The generation a cache slot points at, if it is reusable and in the workspace."""
+    connection = connections[alias]
+    sentinel = Generation._meta.pk.get_db_prep_value(_ID, connection)  # type: ignore[union-attr]
+    compiled = _compile("by_id", alias, _by_id_queryset, {_WORKSPACE: "workspace", sentinel: "id"})
+    try:
+        wanted = uuid.UUID(str(generation_id))
+    except ValueError:
+        return None
+    value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
+    return _run(compiled, alias, {"workspace": workspace_id, "id": value})

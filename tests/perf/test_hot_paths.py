@@ -1,0 +1,168 @@
+"""The hot paths' shortcuts give the answers of the slow paths they replace: the compiled
+reuse lookups, the one-statement transition, the cached webhook filters, the skipped
+budget settlement, the shared serializer fields."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from budgets.services import budget_transition_listener
+from generations.hooks import StatusChange
+from generations.models import Generation, Status
+from generations.services.lifecycle import generation_transition
+from generations.services.lookups import reusable_by_hash, reusable_by_id
+from tests.builders import create_body
+from webhooks.models import Delivery, Endpoint
+from webhooks.services.deliveries import endpoint_filters, event_fan_out
+
+pytestmark = pytest.mark.django_db
+CREATE = "/api/v1/generations"
+
+
+def _create(api, **body):
+    response = api.post(CREATE, create_body(**body), format="json")
+    assert response.status_code == 201, response.json()
+    return Generation.objects.get(id=response.json()["id"])
+
+
+def test_the_compiled_lookups_answer_like_the_queryset(api, workspace, no_dispatch):
+    first = _create(api, config={"prompt": "first"})
+    digest = first.reproducible_hash
+
+    def orm() -> Generation | None:
+        return (
+            Generation.objects.reusable()
+            .filter(workspace=workspace, reproducible_hash=digest)
+            .order_by("-created_at")
+            .first()
+        )
+
+    found = reusable_by_hash(workspace_id=workspace.id, digest=digest)
+    assert found == orm() == first
+    assert found.config == first.config and found.workspace_id == workspace.id
+    assert reusable_by_hash(workspace_id=workspace.id + 1, digest=digest) is None
+    assert reusable_by_id(workspace_id=workspace.id, generation_id=str(first.id)) == first
+    assert reusable_by_id(workspace_id=workspace.id + 1, generation_id=str(first.id)) is None
+    assert reusable_by_id(workspace_id=workspace.id, generation_id="not-a-uuid") is None
+    Generation.objects.filter(id=first.id).update(invalidated_at=timezone.now())
+    assert reusable_by_hash(workspace_id=workspace.id, digest=digest) is None is orm()
+    assert reusable_by_id(workspace_id=workspace.id, generation_id=str(first.id)) is None
+    Generation.objects.filter(id=first.id).update(invalidated_at=None, status=Status.FAILED)
+    assert reusable_by_hash(workspace_id=workspace.id, digest=digest) is None is orm()
+
+
+@pytest.mark.postgres  # the one-statement path is PostgreSQL's
+def test_a_transition_is_one_statement_with_the_same_outcome(api, no_dispatch):
+    generation = _create(api)
+    started = timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        claimed = generation_transition(
+            generation_id=generation.id,
+            to_status=Status.PROCESSING,
+            from_statuses=frozenset({Status.PENDING}),
+            actor="worker",
+            reason="claimed",
+            now=started,
+            fields={"attempt_count": 1, "claimed_by": "w1"},
+        )
+    assert len(queries.captured_queries) == 1
+    assert (claimed.from_status, claimed.to_status) == (Status.PENDING, Status.PROCESSING)
+    done = started + timedelta(milliseconds=1234)
+    generation_transition(
+        generation_id=generation.id,
+        to_status=Status.COMPLETED,
+        now=done,
+        fields={"result": {"text": "ok"}},
+    )
+    generation.refresh_from_db()
+    assert generation.status == Status.COMPLETED
+    assert (generation.started_at, generation.completed_at) == (started, done)
+    assert generation.latency_ms == 1234
+    assert generation.claimed_by == "w1" and generation.result == {"text": "ok"}
+    events = list(generation.events.order_by("id").values_list("from_status", "to_status"))
+    assert events == [("", "pending"), ("pending", "processing"), ("processing", "completed")]
+
+
+def test_the_webhook_filters_are_forgotten_when_an_endpoint_changes(
+    api, workspace, no_dispatch, settings
+):
+    settings.GENPIPE_WEBHOOK_ALLOW_PRIVATE = True
+    generation = _create(api)
+    assert endpoint_filters(workspace.id) == []  # cached empty
+    registered = api.post(
+        "/api/v1/webhooks",
+        {"url": "http://127.0.0.1:9/hook", "events": ["generation.completed"]},
+        format="json",
+    )
+    assert registered.status_code == 201, registered.json()
+    assert endpoint_filters(workspace.id) == [["generation.completed"]]
+    event = generation.events.get()
+    change = StatusChange(
+        event_id=event.id,
+        generation_id=generation.id,
+        workspace_id=workspace.id,
+        provider_id=generation.provider_id,
+        operation_type=generation.operation_type,
+        from_status="processing",
+        to_status="completed",
+        reason="test",
+        at=timezone.now(),
+    )
+    event_fan_out(change)
+    assert Delivery.objects.filter(event=event).count() == 1
+    Endpoint.objects.get().delete()
+    assert endpoint_filters(workspace.id) == []
+
+
+def test_without_budgets_the_settlement_reads_no_ledger(api, workspace, no_dispatch):
+    generation = _create(api)
+    change = StatusChange(
+        event_id=1,
+        generation_id=generation.id,
+        workspace_id=workspace.id,
+        provider_id=generation.provider_id,
+        operation_type=generation.operation_type,
+        from_status="processing",
+        to_status="completed",
+        reason="test",
+        at=timezone.now(),
+    )
+    budget_transition_listener(change)  # fills the cached (empty) budget list
+    with CaptureQueriesContext(connection) as queries:
+        budget_transition_listener(change)
+    assert [q["sql"] for q in queries.captured_queries if "budgets_" in q["sql"]] == []
+
+
+def test_shared_serializer_fields_keep_requests_apart(api, no_dispatch):
+    bad = create_body(config={"prompt": 12, "strategy": "sometimes"}, priority=99)
+    first = api.post(CREATE, bad, format="json")
+    assert first.status_code == 400
+    fields = first.json()["error"]["fields"]
+    assert ("priority" in fields and "config.strategy" in str(fields)) or "config" in fields
+    good = api.post(CREATE, create_body(config={"prompt": "fine"}), format="json")
+    assert good.status_code == 201, good.json()
+    again = api.post(CREATE, bad, format="json")
+    assert again.json() == first.json()
+
+
+def test_the_worker_loads_its_generation_provider_and_breaker_in_one_query(api, no_dispatch):
+    from generations.models import ProviderBreaker
+    from generations.services.lookups import generation_for_worker
+
+    generation = _create(api)
+    assert generation_for_worker(generation_id="not-a-uuid") is None
+    without_row = generation_for_worker(generation_id=str(generation.id))
+    assert without_row == generation and without_row.config == generation.config
+    ProviderBreaker.objects.create(provider_id=generation.provider_id, window_calls=7)
+    with CaptureQueriesContext(connection) as queries:
+        loaded = generation_for_worker(generation_id=str(generation.id))
+        assert loaded.provider.id == generation.provider_id
+        assert loaded.provider.breaker.window_calls == 7
+    assert len(queries.captured_queries) == 1
+    with pytest.raises(ProviderBreaker.DoesNotExist):
+        without_row.provider.breaker  # noqa: B018  (cached as missing: no query)
