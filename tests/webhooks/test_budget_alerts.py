@@ -212,3 +212,32 @@ def test_settlements_crossing_at_once_fire_each_alert_exactly_once(
         assert thresholds == ["0.2500", "0.5000", "1.0000"]
     assert len(mail.outbox) == 3
     assert len({m.subject for m in mail.outbox}) == 3
+
+
+def test_a_threshold_fires_again_in_the_next_period_only(
+    api, workspace, store, django_capture_on_commit_callbacks
+):
+    budget = Budget.objects.create(
+        workspace=workspace, limit_usd="1", period="day", alert_thresholds=[0.25]
+    )
+    today = period_bounds("day", timezone.now())[0] + timedelta(hours=12)
+    tomorrow = today + timedelta(days=1)
+    with receiver() as hook:
+        endpoint = register(api, hook.url, events=["budget.threshold_reached"])
+        with django_capture_on_commit_callbacks(execute=True):
+            spend(budget, 300_000, today)  # 30 %: projects 60 %, no forecast
+            assert len(budget_alerts_check(budget.id, now=today)) == 1
+            assert budget_alerts_check(budget.id, now=today + timedelta(hours=1)) == []
+            spend(budget, 300_000, tomorrow)
+            assert len(budget_alerts_check(budget.id, now=tomorrow)) == 1
+            assert budget_alerts_check(budget.id, now=tomorrow) == []
+        received = hook.wait_for(2)
+        with pytest.raises(AssertionError):
+            hook.wait_for(3, timeout=0.5)
+    bodies = [r.verify(endpoint["secret"])["data"] for r in received]
+    starts = sorted(b["period_start"] for b in bodies)
+    assert starts == [
+        period_bounds("day", when)[0].isoformat().replace("+00:00", "Z")
+        for when in (today, tomorrow)
+    ]
+    assert len(mail.outbox) == 0  # the workspace's owner has no email address
