@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -89,7 +90,7 @@ def budget_alerts_check(budget_id: int, *, now: datetime | None = None) -> list[
                 budget_alert_recorded(alert)  # its deliveries commit with it, or nothing
         except IntegrityError:
             continue  # another process fired it
-        transaction.on_commit(lambda alert=alert: _email(alert))  # type: ignore[misc]
+        transaction.on_commit(partial(_email, alert))
         fired.append(alert)
     return fired
 

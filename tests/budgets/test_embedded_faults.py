@@ -190,7 +190,7 @@ def _until(site: EmbeddedSite, done, timeout: float = 120) -> dict:
 @pytest.mark.worker
 def test_sqlite_worker_sigkill_mid_call_then_the_sweeper_leaves_nothing_reserved(worker_site):
     site, start = worker_site
-    site.shell(SETUP % 5000)  # a 5 s provider call: the kill lands inside it
+    site.shell(SETUP % 30000)  # a 30 s provider call: the kill lands inside it
     worker = start()
     site.shell(COMMON + "api = client()\nfor i in range(4): post(api, f'scene {i}')\n")
     state = _until(site, lambda s: "processing" in s["statuses"])
@@ -201,6 +201,10 @@ def test_sqlite_worker_sigkill_mid_call_then_the_sweeper_leaves_nothing_reserved
     worker.wait(timeout=10)
     killed = _last_json(site, STATE)
     assert "running" in killed["attempts"], killed  # interrupted inside the provider call
+    site.shell(  # the work that runs again need not wait that long
+        "from generations.models import Provider\n"
+        "Provider.objects.filter(id='sandbox').update(settings={'latency_ms': 0})\n"
+    )
     start()
     time.sleep(3.5)  # the sweeper's age rules: the interrupted work is older than 3 s
     swept = site.manage("sweep_generations", "--processing-after", "3", "--pending-after", "3")
