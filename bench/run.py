@@ -34,6 +34,7 @@ ROOT = BENCH_DIR.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.budgets_bench import render_budgets, run_budgets  # noqa: E402
 from bench.load import (  # noqa: E402  (needs ROOT on sys.path)
     ScenarioSpec,
     Target,
@@ -758,6 +759,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += _render_http(results)
     if "telemetry" in results:
         lines += render_telemetry(results["telemetry"])
+    if "budgets" in results:
+        lines += render_budgets(results["budgets"])
     if "peer" in results:
         from bench import peer_report
 
@@ -1233,6 +1236,7 @@ SCENARIOS = (
     *LIST_SCENARIOS,  # list_100k_first ... list_1m_page2
     "ceiling_noop_recheck",
     "telemetry",  # in-process Redis micro-benchmarks, run before the stack starts
+    "budgets",  # in-process create with budgets off vs on, reserve/settle (budgets_bench.py)
 )
 TELEMETRY_TIMEOUT_S = 300.0
 
@@ -1391,9 +1395,9 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     load_avg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     env = bench_env(args)
-    http = [name for name in args.scenario_list if name != "telemetry"]
+    http = [name for name in args.scenario_list if name not in ("telemetry", "budgets")]
     use_stack = bool(http) or args.serve
-    if use_stack:
+    if use_stack or "budgets" in args.scenario_list:
         print("preparing PostgreSQL, Redis, migrations...", flush=True)
         database_ensure(args.database_url)
         redis_flush(args.redis_url, args.broker_url)
@@ -1419,6 +1423,9 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     # Before the stack starts: nothing of the benchmark's own competes for the CPUs.
     if "telemetry" in args.scenario_list and not args.serve:
         results["telemetry"] = run_telemetry(args, env)
+    if "budgets" in args.scenario_list and not args.serve:
+        print("budgets micro-benchmarks...", flush=True)
+        results["budgets"] = run_budgets(env)
     if use_stack:
         run_http(args, stack, env, http, results)
     if args.peer:  # alone on the machine, as genpipe's scenarios were

@@ -1,22 +1,27 @@
 """Budget alerts: each threshold once per period, and a forecast alert when the burn rate
 projects an overrun before the period ends. Recorded (a unique row makes "once" exact
-under concurrency), emailed to the workspace's owners and admins, shown in the dev panel;
-``budget_alert_event`` shapes the webhook event."""
+under concurrency), handed to the alert listeners in the same transaction (webhooks:
+``budget.threshold_reached`` and ``budget.forecast_exceeded`` deliveries, see
+``budgets.hooks``), emailed to the workspace's owners and admins after it commits, shown
+in the dev panel; ``budget_alert_event`` shapes the event."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework import serializers
 
 from generations.models import WorkspaceMembership
 
+from .hooks import budget_alert_recorded
 from .models import Budget, BudgetAlert
 from .money import to_micros, to_usd
 from .periods import period_bounds
@@ -27,6 +32,7 @@ logger = logging.getLogger("genpipe.budgets")
 ADMIN_ROLES = ("owner", "admin")
 # A forecast needs some history: none before this share of the period has passed.
 FORECAST_MIN_ELAPSED = 0.1
+_AT = serializers.DateTimeField()
 
 
 def _thresholds(budget: Budget) -> list[Decimal]:
@@ -40,7 +46,8 @@ def _thresholds(budget: Budget) -> list[Decimal]:
 
 
 def budget_alerts_check(budget_id: int, *, now: datetime | None = None) -> list[BudgetAlert]:
-    """Record (and email) the alerts the budget's current figures call for, once each."""
+    """Record the alerts the budget's current figures call for, once each per period; the
+    listeners hear each one in its transaction, the email goes after the commit."""
     now = now or timezone.now()
     budget = Budget.objects.filter(id=budget_id).select_related("workspace").first()
     if budget is None:
@@ -80,9 +87,10 @@ def budget_alerts_check(budget_id: int, *, now: datetime | None = None) -> list[
                     forecast_usd=None if forecast is None else to_usd(forecast),
                     created_at=now,
                 )
+                budget_alert_recorded(alert)  # its deliveries commit with it, or nothing
         except IntegrityError:
             continue  # another process fired it
-        _email(alert)
+        transaction.on_commit(partial(_email, alert))
         fired.append(alert)
     return fired
 
@@ -121,28 +129,27 @@ def _email(alert: BudgetAlert) -> None:
 
 
 def budget_alert_event(alert: BudgetAlert) -> dict[str, Any]:
-    """The webhook feed's event for an alert."""
+    """The alert as the event feed sends it: ``type`` is ``budget.threshold_reached`` or
+    ``budget.forecast_exceeded``, ``at`` when it fired; amounts are decimal strings."""
     budget = alert.budget
     _, end = period_bounds(budget.period, alert.period_start)
     return {
-        "type": "budget.threshold_reached",
-        "id": f"budget_alert_{alert.id}",
-        "created_at": alert.created_at.isoformat(),
+        "type": alert.event_type,
+        "alert_id": alert.id,
+        "kind": alert.kind,
         "workspace_id": budget.workspace_id,
-        "data": {
-            "alert_id": alert.id,
-            "kind": alert.kind,
-            "threshold": str(alert.threshold),
-            "budget_id": budget.id,
-            "provider_id": budget.provider_id,
-            "operation_type": budget.operation_type,
-            "period": budget.period,
-            "period_start": alert.period_start.isoformat(),
-            "period_end": end.isoformat() if end is not None else None,
-            "limit_usd": str(alert.limit_usd),
-            "spent_usd": str(alert.spent_usd),
-            "forecast_usd": None if alert.forecast_usd is None else str(alert.forecast_usd),
-        },
+        "budget_id": budget.id,
+        "provider_id": budget.provider_id,
+        "operation_type": budget.operation_type,
+        "mode": budget.mode,
+        "period": budget.period,
+        "period_start": None if end is None else _AT.to_representation(alert.period_start),
+        "period_end": None if end is None else _AT.to_representation(end),
+        "threshold": str(alert.threshold),
+        "limit_usd": str(alert.limit_usd),
+        "spent_usd": str(alert.spent_usd),
+        "forecast_usd": None if alert.forecast_usd is None else str(alert.forecast_usd),
+        "at": _AT.to_representation(alert.created_at),
     }
 
 

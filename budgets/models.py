@@ -97,6 +97,13 @@ class BudgetEntry(models.Model):
         return f"{self.kind} {self.amount_micros}µ$ ({self.generation_id})"
 
 
+# The event type of each alert kind on the webhook feed.
+ALERT_EVENT_TYPES = {
+    "threshold": "budget.threshold_reached",
+    "forecast": "budget.forecast_exceeded",
+}
+
+
 class BudgetAlert(models.Model):
     class Kind(models.TextChoices):
         THRESHOLD = "threshold"
@@ -124,6 +131,10 @@ class BudgetAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.threshold} of budget {self.budget_id}"
+
+    @property
+    def event_type(self) -> str:
+        return ALERT_EVENT_TYPES[self.kind]
 
 
 class ReuseSaving(models.Model):

@@ -306,6 +306,9 @@ GENPIPE_REUSE_LISTENERS: list[str] = [
     "experiments.experiment.exposure_on_reuse",
     "budgets.services.budget_reuse_listener",
 ]
+# Budget alerts are heard inside the transaction that records them (budgets.hooks):
+# webhooks turns each into budget.threshold_reached / budget.forecast_exceeded deliveries.
+GENPIPE_BUDGET_ALERT_LISTENERS: list[str] = ["webhooks.services.deliveries.budget_alert_fan_out"]
 # Read-only inlines on the generation detail page, from apps above generations.
 GENPIPE_GENERATION_ADMIN_INLINES: list[str] = ["experiments.admin.FeedbackInline"]
 # Extra figures merged into each provider's telemetry report: {key: callable(provider)}.
@@ -318,6 +321,8 @@ GENPIPE_BUDGET_STORE = os.environ.get("GENPIPE_BUDGET_STORE", "")
 GENPIPE_BUDGET_TEXT_OUTPUT_TOKENS = int(os.environ.get("GENPIPE_BUDGET_TEXT_OUTPUT_TOKENS", "512"))
 # Budget alert emails: the console backend unless EMAIL_BACKEND names another (SMTP etc.).
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The folder of django.core.mail.backends.filebased.EmailBackend (one file per send).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")

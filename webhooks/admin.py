@@ -102,6 +102,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     readonly_fields = (
         "endpoint",
         "event",
+        "budget_alert",
         "webhook_id",
         "event_type",
         "body",

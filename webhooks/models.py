@@ -1,4 +1,5 @@
-"""Webhook endpoints of a workspace and the deliveries of generation events to them.
+"""Webhook endpoints of a workspace and the deliveries of events to them: a generation's
+status changes (``GenerationEvent``) and budget alerts (``BudgetAlert``).
 
 Rows only: every write goes through ``webhooks.services``. A signing secret is stored
 sealed (``webhooks.signing``), never in clear, and no form, list or admin page shows it.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from budgets.models import ALERT_EVENT_TYPES, BudgetAlert
 from generations.models import GenerationEvent, Workspace
 
 EVENT_TYPES = (
@@ -17,11 +19,12 @@ EVENT_TYPES = (
     "generation.completed",
     "generation.failed",
     "generation.cancelled",
+    *ALERT_EVENT_TYPES.values(),
 )
 
 
 class Endpoint(models.Model):
-    """A URL that receives the workspace's generation events, signed with its secret."""
+    """A URL that receives the workspace's events, signed with its secret."""
 
     class DisabledReason(models.TextChoices):
         NONE = "", "-"
@@ -64,7 +67,9 @@ class Endpoint(models.Model):
 
 class Delivery(models.Model):
     """One event for one endpoint: the body signed and sent, the same for every attempt,
-    under a ``webhook-id`` that never changes (receivers deduplicate on it)."""
+    under a ``webhook-id`` that never changes (receivers deduplicate on it). The event is
+    a generation's status change (``event``) or a budget alert (``budget_alert``), never
+    both; one delivery per endpoint and event."""
 
     class State(models.TextChoices):
         PENDING = "pending"  # waiting for its first attempt or its next retry
@@ -73,7 +78,18 @@ class Delivery(models.Model):
         GAVE_UP = "gave_up"  # every retry of the schedule failed
 
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(GenerationEvent, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(
+        GenerationEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # Indexed by ``uniq_delivery_budget_alert`` (its leading column).
+    budget_alert = models.ForeignKey(
+        BudgetAlert,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
     webhook_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(max_length=64)
     body = models.TextField(help_text="The exact JSON sent and signed.")
@@ -93,7 +109,15 @@ class Delivery(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "deliveries"
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "event"], name="uniq_delivery_event")
+            models.UniqueConstraint(fields=["endpoint", "event"], name="uniq_delivery_event"),
+            models.UniqueConstraint(
+                fields=["budget_alert", "endpoint"], name="uniq_delivery_budget_alert"
+            ),
+            models.CheckConstraint(
+                condition=Q(event__isnull=False, budget_alert__isnull=True)
+                | Q(event__isnull=True, budget_alert__isnull=False),
+                name="delivery_one_event",
+            ),
         ]
         indexes = [
             models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_created"),

@@ -78,6 +78,7 @@ _DELIVERY = {
     "id": 42,
     "webhook_id": "msg_5b0c8a2e3f4d4b6f9a1e2d3c4b5a6978",
     "event_id": 1093,
+    "budget_alert_id": None,
     "event_type": "generation.completed",
     "state": "succeeded",
     "attempt_count": 2,

@@ -37,6 +37,8 @@ def event_object(event: GenerationEvent, generation: Generation | None = None) -
 
 
 def webhook_body(event: dict[str, Any]) -> str:
-    """The Standard Webhooks body, minified: these exact bytes are signed and sent."""
+    """The Standard Webhooks body of an event object (a generation event above, a budget
+    alert from ``budgets.alerts.budget_alert_event``), minified: these exact bytes are
+    signed and sent."""
     envelope = {"type": event["type"], "timestamp": event["at"], "data": event}
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)

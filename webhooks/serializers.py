@@ -88,7 +88,12 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
 
 
 class DeliverySerializer(serializers.ModelSerializer):
-    event_id = serializers.IntegerField(read_only=True)
+    event_id = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The generation event (generation.*)."
+    )
+    budget_alert_id = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The budget alert (budget.*)."
+    )
     payload = serializers.SerializerMethodField(help_text="The body sent (Standard Webhooks).")
     attempts = DeliveryAttemptSerializer(many=True, read_only=True)
 
@@ -98,6 +103,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "id",
             "webhook_id",
             "event_id",
+            "budget_alert_id",
             "event_type",
             "state",
             "attempt_count",

@@ -235,8 +235,8 @@ def test_each_threshold_alerts_once_per_period_with_one_email(
     assert [a for a in budget_alerts_check(budget.id) if a.kind == "threshold"] == []
     event = budget_alert_event(alerts[0])
     assert event["type"] == "budget.threshold_reached"
-    assert event["data"]["budget_id"] == budget.id
-    assert event["data"]["threshold"] == "0.5000"
+    assert event["budget_id"] == budget.id
+    assert event["threshold"] == "0.5000"
 
 
 def test_cache_hits_reserve_nothing_and_count_what_they_saved(

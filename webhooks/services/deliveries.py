@@ -1,4 +1,5 @@
-"""Deliveries: made from status changes, attempted, retried, redelivered, swept.
+"""Deliveries: made from status changes and budget alerts, attempted, retried,
+redelivered, swept.
 
 One policy, one home: ``retry_schedule`` and ``_after_failure`` decide every retry wait,
 ``delivery_attempt`` is the only place a delivery is sent (task, sweeper and redeliver
@@ -21,6 +22,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from budgets.alerts import budget_alert_event
+from budgets.models import BudgetAlert
 from generations.hooks import StatusChange
 from generations.models import GenerationEvent
 
@@ -105,35 +108,32 @@ def endpoint_filters_forget(workspace_id: int) -> None:
         logger.warning("could not forget the webhook filters of workspace %s", workspace_id)
 
 
-def event_fan_out(change: StatusChange) -> None:
-    """Transition listener (``GENPIPE_TRANSITION_LISTENERS``, after commit): one delivery
-    per enabled endpoint of the workspace whose filter takes the event, then a task each.
+def _subscribed(workspace_id: int, event_type: str) -> list[Endpoint]:
+    """The workspace's enabled endpoints whose ``events`` filter takes ``event_type``.
 
-    Idempotent: a second call for the same event finds the deliveries and sends nothing.
-    Costs one cache lookup when no enabled endpoint of the workspace wants the event
-    (``endpoint_filters``).
-    """
-    event_type = f"generation.{change.to_status}"
-    if not any(
-        not events or event_type in events for events in endpoint_filters(change.workspace_id)
-    ):
-        return
-    endpoints = [
+    One cache lookup when none does (``endpoint_filters``); the endpoints are read only
+    when one may."""
+    if not any(not events or event_type in events for events in endpoint_filters(workspace_id)):
+        return []
+    return [
         e
-        for e in Endpoint.objects.filter(workspace_id=change.workspace_id, enabled=True)
+        for e in Endpoint.objects.filter(workspace_id=workspace_id, enabled=True)
         if e.wants(event_type)
     ]
-    if not endpoints:
-        return
-    event = GenerationEvent.objects.select_related("generation").get(id=change.event_id)
-    body = webhook_body(event_object(event, event.generation))
+
+
+def _deliveries_create(
+    endpoints: list[Endpoint], event_type: str, body: str, subject: dict[str, object]
+) -> None:
+    """One pending delivery per endpoint for the event ``subject`` names (``event=`` or
+    ``budget_alert=``), unless it exists; a task each after the commit."""
     now = timezone.now()
     created: list[int] = []
     with transaction.atomic():
         for endpoint in endpoints:
             delivery, new = Delivery.objects.get_or_create(
                 endpoint=endpoint,
-                event=event,
+                **subject,
                 defaults={
                     "webhook_id": _webhook_id(),
                     "event_type": event_type,
@@ -146,6 +146,37 @@ def event_fan_out(change: StatusChange) -> None:
             if new:
                 created.append(delivery.id)
         delivery_enqueue(delivery_ids=created)
+
+
+def event_fan_out(change: StatusChange) -> None:
+    """Transition listener (``GENPIPE_TRANSITION_LISTENERS``, after commit): one delivery
+    per enabled endpoint of the workspace whose filter takes the event, then a task each.
+
+    Idempotent: a second call for the same event finds the deliveries and sends nothing.
+    Costs one cache lookup when no enabled endpoint of the workspace wants the event.
+    """
+    event_type = f"generation.{change.to_status}"
+    endpoints = _subscribed(change.workspace_id, event_type)
+    if not endpoints:
+        return
+    event = GenerationEvent.objects.select_related("generation").get(id=change.event_id)
+    body = webhook_body(event_object(event, event.generation))
+    _deliveries_create(endpoints, event_type, body, {"event": event})
+
+
+def budget_alert_fan_out(alert: BudgetAlert) -> None:
+    """Budget alert listener (``GENPIPE_BUDGET_ALERT_LISTENERS``, inside the transaction
+    that records the alert): a ``budget.threshold_reached`` or ``budget.forecast_exceeded``
+    delivery per enabled endpoint of the budget's workspace whose filter takes it.
+
+    The alert row is unique per budget, threshold and period, and the deliveries commit
+    with it, so each endpoint gets one delivery per alert however many settlements cross
+    the threshold at once. Idempotent like ``event_fan_out``.
+    """
+    event = budget_alert_event(alert)
+    endpoints = _subscribed(alert.budget.workspace_id, event["type"])
+    if endpoints:
+        _deliveries_create(endpoints, event["type"], webhook_body(event), {"budget_alert": alert})
 
 
 class Next(enum.Enum):
