@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,27 @@ from generations.models import OperationType, Provider, Workspace, WorkspaceMemb
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 pytest_plugins = ["tests.fakes.fixtures"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Create, clone and drop the test databases without the product's statement timeout:
+    on a busy machine ``DROP DATABASE`` may wait longer than 5 s for a closing connection,
+    and a cancelled drop leaves the database behind for the next run. Only these
+    maintenance connections (Django's "no database" cursor) lose the timeout."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    if getattr(DatabaseWrapper, "_genpipe_untimed_nodb", False):
+        return
+    timed = DatabaseWrapper._nodb_cursor
+
+    @contextmanager
+    def _nodb_cursor(self: DatabaseWrapper) -> Iterator[Any]:
+        with timed(self) as cursor:
+            cursor.execute("SET statement_timeout = 0")
+            yield cursor
+
+    DatabaseWrapper._nodb_cursor = _nodb_cursor  # type: ignore[method-assign]
+    DatabaseWrapper._genpipe_untimed_nodb = True  # type: ignore[attr-defined]
 
 
 def _browser_available() -> bool:
