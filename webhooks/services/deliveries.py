@@ -20,13 +20,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from generations.events import event_object
 from generations.hooks import StatusChange
 from generations.models import GenerationEvent
 
 from ..client import PostResult, webhook_post
 from ..errors import WebhookEndpointDisabled
 from ..models import Delivery, DeliveryAttempt, Endpoint
-from ..payload import event_object, webhook_body
+from ..payload import webhook_body
 from ..signing import signature_header
 from .dispatch import delivery_enqueue
 from .endpoints import endpoint_signing_secrets
