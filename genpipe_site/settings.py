@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "experiments",
     "budgets",
     "webhooks",
+    "streams",
     "devpanel.apps.DevpanelConfig",
 ]
 
@@ -97,6 +98,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "genpipe_site.urls"
 WSGI_APPLICATION = "genpipe_site.wsgi.application"
+ASGI_APPLICATION = "genpipe_site.asgi.application"
 
 TEMPLATES = [
     {
@@ -286,6 +288,7 @@ GENPIPE_CREATE_GUARDS: list[str] = ["budgets.services.budget_guard"]
 GENPIPE_TRANSITION_LISTENERS: list[str] = [
     "budgets.services.budget_transition_listener",
     "webhooks.services.deliveries.event_fan_out",
+    "streams.wakeup.transition_wakeup",
 ]
 # experiments: a cache or dedup hit is an exposure of the prompt version that made it.
 GENPIPE_REUSE_LISTENERS: list[str] = [
@@ -310,6 +313,20 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "").lower() in {"1", "true", "yes"}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "genpipe@localhost")
+
+# --- Event streams (docs/events.md) ---------------------------------------------------------
+# Without Redis, each web process reads the event table this often while a stream is open;
+# with Redis, wake-ups come by pub/sub and this slower poll only covers a lost one.
+GENPIPE_STREAM_POLL_S = env_float("GENPIPE_STREAM_POLL_S", 0.5)
+GENPIPE_STREAM_SAFETY_POLL_S = env_float("GENPIPE_STREAM_SAFETY_POLL_S", 5.0)
+GENPIPE_STREAM_HEARTBEAT_S = env_float("GENPIPE_STREAM_HEARTBEAT_S", 15.0)
+GENPIPE_STREAM_CHANNEL = os.environ.get("GENPIPE_STREAM_CHANNEL", "genpipe:events")
+# Live events a client may be behind before its stream is closed (it resumes by id).
+GENPIPE_STREAM_QUEUE_MAX = env_int("GENPIPE_STREAM_QUEUE_MAX", 1000)
+# How long a reader keeps asking for an id it skipped (a transaction not committed yet).
+GENPIPE_STREAM_GAP_S = env_float("GENPIPE_STREAM_GAP_S", 10.0)
+GENPIPE_WS_MAX_SUBSCRIPTIONS = env_int("GENPIPE_WS_MAX_SUBSCRIPTIONS", 100)
+GENPIPE_PREFER_WAIT_MAX_S = env_int("GENPIPE_PREFER_WAIT_MAX_S", 60)
 
 # --- Webhooks (README "Webhooks") ----------------------------------------------------------
 # Private, loopback and link-local targets are refused unless this is on (tests, local dev).

@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("streams.urls")),
     path("api/v1/", include("generations.urls")),
     path("api/v1/", include("experiments.urls")),
     path("api/v1/", include("budgets.urls")),
