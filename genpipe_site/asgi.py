@@ -1,7 +1,7 @@
 """ASGI entry point (``uvicorn genpipe_site.asgi:application``, or gunicorn with
 ``uvicorn_worker.UvicornWorker``): everything the WSGI application serves (the API, the
-admin, static files through WhiteNoise) plus the SSE streams and the WebSocket at
-``/ws/v1/generations``.
+admin, static files through WhiteNoise) plus the SSE streams, ``Prefer: wait`` and the
+WebSocket at ``/ws/v1/generations``.
 
 Django runs each request's synchronous code in a thread of its own under ASGI, so a
 persistent database connection would stay behind with that thread: the ASGI process
@@ -19,11 +19,12 @@ django_application = get_asgi_application()  # sets Django up before the imports
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from streams.prefer import PreferWait  # noqa: E402
 from streams.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        "http": PreferWait(django_application),
         "websocket": websocket_application(),
     }
 )
