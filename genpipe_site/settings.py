@@ -390,6 +390,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # The SSE endpoints are async Django views: documented by a hook (streams.openapi).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "streams.openapi.add_stream_paths",
+    ],
 }
 
 # Request bodies are small JSON documents; anything bigger is refused with a 400.
