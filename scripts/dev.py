@@ -351,6 +351,7 @@ def cmd_run(port: int) -> int:
     # static files from the apps' folders (DEBUG), as runserver did.
     server_cmd = [str(python), "-m", "uvicorn", "genpipe_site.asgi:application"]
     server_cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    server_cmd += ["--timeout-graceful-shutdown", "5"]  # open streams never end by themselves
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)

@@ -49,6 +49,9 @@ def asgi_server(env: dict[str, str], *, timeout: float = 60) -> Iterator[Server]
             str(port),
             "--log-level",
             "warning",
+            # Open streams never finish on their own: give them 2 s at shutdown.
+            "--timeout-graceful-shutdown",
+            "2",
         ],
         cwd=ROOT,
         env=env,
