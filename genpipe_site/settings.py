@@ -320,6 +320,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "genpipe@localhost")
 GENPIPE_STREAM_POLL_S = env_float("GENPIPE_STREAM_POLL_S", 0.5)
 GENPIPE_STREAM_SAFETY_POLL_S = env_float("GENPIPE_STREAM_SAFETY_POLL_S", 5.0)
 GENPIPE_STREAM_HEARTBEAT_S = env_float("GENPIPE_STREAM_HEARTBEAT_S", 15.0)
+# The feed's reader (one per web process) keeps its connection while reads follow each
+# other within this many seconds, and closes it after (streams.db.ReaderThread).
+GENPIPE_STREAM_DB_KEEP_S = env_float("GENPIPE_STREAM_DB_KEEP_S", 2.0)
 GENPIPE_STREAM_CHANNEL = os.environ.get("GENPIPE_STREAM_CHANNEL", "genpipe:events")
 # Live events a client may be behind before its stream is closed (it resumes by id).
 GENPIPE_STREAM_QUEUE_MAX = env_int("GENPIPE_STREAM_QUEUE_MAX", 1000)

@@ -31,7 +31,7 @@ from django.db import DatabaseError
 from core.outages import outage_failure, outage_success
 from generations.events import DEFAULT_LIMIT, events_after, events_latest_id
 
-from .db import in_db
+from .db import ReaderThread
 from .wakeup import wakeup_channel
 
 logger = logging.getLogger("genpipe.streams")
@@ -132,6 +132,7 @@ class Feed:
         self._gaps: dict[int, float] = {}
         # The newest id known to have committed: where a live-only subscription starts.
         self.newest_id = 0
+        self._db = ReaderThread()
 
     async def add(self, subscription: Subscription) -> None:
         """Register a subscription; returns once the reader runs (live from then on)."""
@@ -161,28 +162,44 @@ class Feed:
             while self.subscriptions:
                 self._wake.clear()
                 await self._read()
-                if self._wake.is_set() or not self.subscriptions:
-                    continue
-                interval = (
-                    settings.GENPIPE_STREAM_SAFETY_POLL_S
-                    if self._listening
-                    else settings.GENPIPE_STREAM_POLL_S
-                )
-                try:
-                    async with asyncio.timeout(float(interval)):
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
+                if not self._wake.is_set() and self.subscriptions:
+                    await self._idle()
         finally:
             if listener is not None:
                 listener.cancel()
             self._listening = False
             self._ready.set()  # never leave a subscriber waiting on a reader that died
+            self._db.close_soon()
+
+    async def _idle(self) -> None:
+        """Wait for a wake-up or the poll interval; close the reader's connection when
+        nothing came within ``GENPIPE_STREAM_DB_KEEP_S``."""
+        loop = asyncio.get_running_loop()
+        interval = float(
+            settings.GENPIPE_STREAM_SAFETY_POLL_S
+            if self._listening
+            else settings.GENPIPE_STREAM_POLL_S
+        )
+        deadline = loop.time() + interval
+        keep = float(settings.GENPIPE_STREAM_DB_KEEP_S)
+        if self._db.connected and keep < interval:
+            if await self._wait_wake(keep):
+                return
+            await self._db.close()
+        await self._wait_wake(max(0.0, deadline - loop.time()))
+
+    async def _wait_wake(self, timeout_s: float) -> bool:
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._wake.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def _db_retrying(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         while True:
             try:
-                result = await in_db(fn, *args, **kwargs)
+                result = await self._db.run(fn, *args, **kwargs)
             except DatabaseError as exc:
                 outage_failure("database", exc.__cause__ or exc)
                 await asyncio.sleep(float(settings.GENPIPE_STREAM_POLL_S))
@@ -200,7 +217,7 @@ class Feed:
             ttl = float(settings.GENPIPE_STREAM_GAP_S)
             self._gaps = {i: t for i, t in self._gaps.items() if now - t < ttl}
             try:
-                events: list[Event] = await in_db(
+                events: list[Event] = await self._db.run(
                     read_events, self._watermark, Scope(), also_ids=tuple(self._gaps)
                 )
             except DatabaseError as exc:
