@@ -67,7 +67,7 @@ async def _sse(
                 if event is None:
                     yield b": heartbeat\n\n"
                     continue
-                yield f"id: {event.id}\ndata: {event.json}\n\n".encode()
+                yield event.sse
                 if until_terminal and event.type in TERMINAL_EVENT_TYPES:
                     return
     except StreamOverflow:

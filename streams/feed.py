@@ -51,6 +51,7 @@ class Event:
     workspace_id: int
     data: dict[str, Any]
     json: str
+    sse: bytes  # the SSE message, encoded once for every stream
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,15 @@ class Subscription:
 
 
 def _as_event(data: dict[str, Any]) -> Event:
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     return Event(
         id=int(data["event_id"]),
         type=str(data["type"]),
         generation_id=str(data["generation_id"]),
         workspace_id=int(data["workspace_id"]),
         data=data,
-        json=json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+        json=text,
+        sse=f"id: {data['event_id']}\ndata: {text}\n\n".encode(),
     )
 
 

@@ -69,6 +69,17 @@ def test_a_row_that_commits_after_a_newer_one_is_still_delivered(api, no_dispatc
         finally:
             connections.close_all()
 
+    def newer_writer() -> None:
+        try:
+            GenerationEvent.objects.create(
+                generation_id=late,
+                from_status="pending",
+                to_status="processing",
+                at=timezone.now(),
+            )
+        finally:
+            connections.close_all()  # a thread of asyncio's pool: close what it opened
+
     async def scenario() -> list[tuple[str, int]]:
         received = []
         async with EventStream(Scope()) as stream:
@@ -76,14 +87,7 @@ def test_a_row_that_commits_after_a_newer_one_is_still_delivered(api, no_dispatc
             writer = threading.Thread(target=slow_writer)
             writer.start()
             assert await asyncio.to_thread(inserted.wait, 10)
-            await asyncio.to_thread(
-                lambda: GenerationEvent.objects.create(
-                    generation_id=late,
-                    from_status="pending",
-                    to_status="processing",
-                    at=timezone.now(),
-                )
-            )
+            await asyncio.to_thread(newer_writer)
             event = await asyncio.wait_for(anext(events), 10)
             received.append((event.generation_id, event.id))
             release.set()
