@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 
@@ -30,8 +31,10 @@ from .feed import Scope
 from .stream import EventStream, StreamOverflow
 
 logger = logging.getLogger("genpipe.streams")
-# The client's reconnection delay (SSE ``retry:``), in milliseconds.
+# The client's reconnection delay (SSE ``retry:``), in milliseconds; longer under WSGI,
+# where a reconnection is a poll.
 RETRY_MS = 2000
+WSGI_RETRY_MS = 10000
 
 
 def _error(exc: ApiError) -> JsonResponse:
@@ -42,13 +45,20 @@ def _error(exc: ApiError) -> JsonResponse:
 
 
 def _not_get(request: HttpRequest) -> JsonResponse | None:
-    if request.method in ("GET", "HEAD"):
+    if request.method == "GET":
         return None
     response = JsonResponse(
         envelope("method_not_allowed", f'Method "{request.method}" not allowed.'), status=405
     )
-    response["Allow"] = "GET, HEAD"
+    response["Allow"] = "GET"
     return response
+
+
+def _asgi(request: HttpRequest) -> bool:
+    """Served by the ASGI application. Under WSGI a stream would hold a worker thread for
+    as long as it stays open, so there it answers its history and ends (the client's
+    reconnection, after ``retry``, polls)."""
+    return isinstance(request, ASGIRequest)
 
 
 def _resume_from(request: HttpRequest) -> int | None:
@@ -59,11 +69,11 @@ def _resume_from(request: HttpRequest) -> int | None:
 async def _sse(
     scope: Scope, *, after: int | None, history: bool, until_terminal: bool, live: bool
 ) -> AsyncIterator[bytes]:
-    yield f"retry: {RETRY_MS}\n\n".encode()
+    yield f"retry: {RETRY_MS if live else WSGI_RETRY_MS}\n\n".encode()
     heartbeat = float(settings.GENPIPE_STREAM_HEARTBEAT_S)
     try:
-        async with EventStream(scope, after=after, history=history) as stream:
-            async for event in stream.events(heartbeat_s=heartbeat, live=live):
+        async with EventStream(scope, after=after, history=history, live=live) as stream:
+            async for event in stream.events(heartbeat_s=heartbeat):
                 if event is None:
                     yield b": heartbeat\n\n"
                     continue
@@ -94,7 +104,8 @@ async def generation_events(request: HttpRequest, generation_id: object) -> Http
         scope, terminal = await in_db(generation_scope, caller, str(generation_id))
     except ApiError as exc:
         return _error(exc)
-    body = _sse(scope, after=after, history=True, until_terminal=True, live=not terminal)
+    live = not terminal and _asgi(request)
+    body = _sse(scope, after=after, history=True, until_terminal=True, live=live)
     return _stream_response(body)
 
 
@@ -110,5 +121,5 @@ async def workspace_events(request: HttpRequest) -> HttpResponseBase:
         scope = await in_db(workspace_scope, caller, request.GET.get("workspace"), types)
     except ApiError as exc:
         return _error(exc)
-    body = _sse(scope, after=after, history=False, until_terminal=False, live=True)
+    body = _sse(scope, after=after, history=False, until_terminal=False, live=_asgi(request))
     return _stream_response(body)

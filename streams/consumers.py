@@ -119,23 +119,23 @@ class GenerationEventsConsumer(AsyncWebsocketConsumer):
         after = last_event_id(_text(message.get("last_event_id")))
         if key[0] == "generation_id":
             scope, terminal = await in_db(generation_scope, self.caller, key[1])
-            stream = EventStream(scope, after=after, history=True)
+            stream = EventStream(scope, after=after, history=True, live=not terminal)
         else:
-            scope, terminal = await in_db(workspace_scope, self.caller, key[1], None), False
+            scope = await in_db(workspace_scope, self.caller, key[1], None)
             stream = EventStream(scope, after=after)
         started = asyncio.Event()
-        self.subscriptions[key] = asyncio.create_task(self._pump(key, stream, terminal, started))
+        self.subscriptions[key] = asyncio.create_task(self._pump(key, stream, started))
         await started.wait()
 
     async def _pump(
-        self, key: SubscriptionKey, stream: EventStream, terminal: bool, started: asyncio.Event
+        self, key: SubscriptionKey, stream: EventStream, started: asyncio.Event
     ) -> None:
         per_generation = key[0] == "generation_id"
         try:
             async with stream:
                 await self.send(json.dumps({"type": "subscribed", key[0]: _plain(key)}))
                 started.set()
-                async for event in stream.events(live=not terminal):
+                async for event in stream.events():
                     assert event is not None  # no heartbeat asked for
                     await self.send(event.json)
                     if per_generation and event.type in TERMINAL_EVENT_TYPES:

@@ -164,7 +164,11 @@ class Feed:
                 listener = asyncio.create_task(self._listen(settings.REDIS_URL))
             while self.subscriptions:
                 self._wake.clear()
-                await self._read()
+                try:
+                    await self._read()
+                except Exception:  # a bug must not leave the subscriptions without a reader
+                    logger.exception("the event feed's read failed")
+                    await asyncio.sleep(float(settings.GENPIPE_STREAM_POLL_S))
                 if not self._wake.is_set() and self.subscriptions:
                     await self._idle()
         finally:

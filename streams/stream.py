@@ -26,15 +26,20 @@ class EventStream:
     s.events(...)``. ``after`` is the client's last event id (``None``: it has seen
     nothing); ``history`` replays the table from ``after`` first (always done when
     ``after`` is given). A live-only stream starts after the newest event the process
-    knows of when it subscribes."""
+    knows of when it subscribes. ``live=False``: the history alone, without the feed."""
 
-    def __init__(self, scope: Scope, *, after: int | None = None, history: bool = False) -> None:
+    def __init__(
+        self, scope: Scope, *, after: int | None = None, history: bool = False, live: bool = True
+    ) -> None:
         self.scope = scope
         self.after = after
         self.history = history or after is not None
+        self.live = live
         self._subscription = Subscription(scope)
 
     async def __aenter__(self) -> EventStream:
+        if not self.live:
+            return self  # history only: the feed is not needed
         feed = current_feed()
         await feed.add(self._subscription)
         if not self.history:
@@ -48,13 +53,13 @@ class EventStream:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        current_feed().remove(self._subscription)
+        if self.live:
+            current_feed().remove(self._subscription)
 
-    async def events(
-        self, *, heartbeat_s: float | None = None, live: bool = True
-    ) -> AsyncIterator[Event | None]:
+    async def events(self, *, heartbeat_s: float | None = None) -> AsyncIterator[Event | None]:
         """The events in order; ``None`` after ``heartbeat_s`` without one (time for a
-        keep-alive). ``live=False`` stops after the history. Raises ``StreamOverflow``."""
+        keep-alive). A stream made with ``live=False`` stops after the history. Raises
+        ``StreamOverflow``."""
         floor = self.after or 0
         delivered: set[int] = set()
         if self.history:
@@ -67,7 +72,7 @@ class EventStream:
                 if len(batch) < DEFAULT_LIMIT:
                     break
                 cursor = batch[-1].id
-        if not live:
+        if not self.live:
             return
         queue = self._subscription.queue
         while True:

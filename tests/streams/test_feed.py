@@ -11,6 +11,7 @@ import uuid
 import pytest
 import redis
 from django.db import connections, transaction
+from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -163,3 +164,25 @@ def test_wsgi_ignores_the_wait_preference(api, no_dispatch):
     assert response.status_code == 201
     assert response.json()["status"] == "pending"
     assert "Preference-Applied" not in response.headers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_wsgi_a_stream_answers_its_history_and_ends(api, user, no_dispatch):
+    generation_id = _create(api)
+    generation_transition(generation_id=generation_id, to_status=Status.PROCESSING)
+    client = Client()
+    client.force_login(user)
+    response = client.get(f"/api/v1/generations/{generation_id}/events")
+    assert response.status_code == 200
+    with pytest.warns(Warning, match="asynchronous iterators"):
+        body = b"".join(response).decode()  # as a WSGI server consumes it
+    assert body.startswith("retry: 10000\n\n")  # a reconnection is a poll here
+    assert body.count("\ndata: ") == 2 and '"to_status":"processing"' in body
+    assert not current_feed_used()
+
+
+def current_feed_used() -> bool:
+    """Whether any event loop's feed has a subscription (the WSGI path uses none)."""
+    from streams.feed import _FEEDS
+
+    return any(feed.subscriptions for feed in _FEEDS.values())
