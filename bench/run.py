@@ -34,6 +34,7 @@ ROOT = BENCH_DIR.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import events_bench  # noqa: E402
 from bench.load import (  # noqa: E402  (needs ROOT on sys.path)
     ScenarioSpec,
     Target,
@@ -753,6 +754,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += _render_http(results)
     if "telemetry" in results:
         lines += render_telemetry(results["telemetry"])
+    if "events" in results:
+        lines += events_bench.render(results["events"])
     lines += ["", f"Total wall time of the run: {results['wall_s']:.0f} s.", ""]
     return "\n".join(lines)
 
@@ -1195,6 +1198,7 @@ SCENARIOS = (
     *LIST_SCENARIOS,  # list_100k_first ... list_1m_page2
     "ceiling_noop_recheck",
     "telemetry",  # in-process Redis micro-benchmarks, run before the stack starts
+    "events",  # bench/events_bench.py: its own uvicorn, run before the stack starts
 )
 TELEMETRY_TIMEOUT_S = 300.0
 
@@ -1340,7 +1344,7 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     load_avg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     env = bench_env(args)
-    http = [name for name in args.scenario_list if name != "telemetry"]
+    http = [name for name in args.scenario_list if name not in ("telemetry", "events")]
     use_stack = bool(http) or args.serve
     if use_stack:
         print("preparing PostgreSQL, Redis, migrations...", flush=True)
@@ -1364,6 +1368,8 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     # Before the stack starts: nothing of the benchmark's own competes for the CPUs.
     if "telemetry" in args.scenario_list and not args.serve:
         results["telemetry"] = run_telemetry(args, env)
+    if "events" in args.scenario_list and not args.serve:
+        results["events"] = events_bench.run_from_harness(args.database_url, args.redis_url)
     if use_stack:
         run_http(args, stack, env, http, results)
     results["wall_s"] = time.monotonic() - wall
