@@ -35,6 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.budgets_bench import render_budgets, run_budgets  # noqa: E402
+from bench import events_bench  # noqa: E402
 from bench.load import (  # noqa: E402  (needs ROOT on sys.path)
     ScenarioSpec,
     Target,
@@ -765,6 +766,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         from bench import peer_report
 
         lines += peer_report.render_markdown(results)
+    if "events" in results:
+        lines += events_bench.render(results["events"])
     lines += ["", f"Total wall time of the run: {results['wall_s']:.0f} s.", ""]
     return "\n".join(lines)
 
@@ -1237,6 +1240,7 @@ SCENARIOS = (
     "ceiling_noop_recheck",
     "telemetry",  # in-process Redis micro-benchmarks, run before the stack starts
     "budgets",  # in-process create with budgets off vs on, reserve/settle (budgets_bench.py)
+    "events",  # bench/events_bench.py: its own uvicorn, run before the stack starts
 )
 TELEMETRY_TIMEOUT_S = 300.0
 
@@ -1395,7 +1399,7 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     load_avg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     env = bench_env(args)
-    http = [name for name in args.scenario_list if name not in ("telemetry", "budgets")]
+    http = [name for name in args.scenario_list if name not in ("telemetry", "budgets", "events")]
     use_stack = bool(http) or args.serve
     if use_stack or "budgets" in args.scenario_list:
         print("preparing PostgreSQL, Redis, migrations...", flush=True)
@@ -1426,6 +1430,8 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     if "budgets" in args.scenario_list and not args.serve:
         print("budgets micro-benchmarks...", flush=True)
         results["budgets"] = run_budgets(env)
+    if "events" in args.scenario_list and not args.serve:
+        results["events"] = events_bench.run_from_harness(args.database_url, args.redis_url)
     if use_stack:
         run_http(args, stack, env, http, results)
     if args.peer:  # alone on the machine, as genpipe's scenarios were

@@ -24,6 +24,7 @@ from .openapi import (
     CREATE_ERRORS,
     CREATE_EXAMPLES,
     LIST_ERRORS,
+    PREFER_WAIT,
     READ_ERRORS,
     RETRY_ERRORS,
     SIMPLE_EXAMPLES,
@@ -115,7 +116,10 @@ class GenerationListCreateApi(ListAPIView):
     @extend_schema(
         request=GenerationCreateSerializer,
         responses={201: GenerationSerializer, 200: GenerationSerializer, **CREATE_ERRORS},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER),
+            *PREFER_WAIT,
+        ],
         summary="Create a generation from a structured request (or reuse an identical one)",
         examples=CREATE_EXAMPLES,
     )
@@ -146,7 +150,7 @@ class SimpleImageToVideoApi(APIView):
 
 
 class GenerationDetailApi(APIView):
-    @extend_schema(responses={200: GenerationSerializer, **READ_ERRORS})
+    @extend_schema(responses={200: GenerationSerializer, **READ_ERRORS}, parameters=PREFER_WAIT)
     def get(self, request: Request, generation_id: str) -> Response:
         generation = generation_get(user=request.user, generation_id=generation_id)
         return Response(generation_json(generation))

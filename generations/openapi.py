@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 
 from core.schema import error_responses
 
@@ -16,6 +16,27 @@ READ_ERRORS = error_responses(401, 403, 404, 429)
 ACTION_ERRORS = error_responses(401, 403, 404, 409, 429)
 RETRY_ERRORS = error_responses(400, 401, 402, 403, 404, 409, 429)
 BODY_ERRORS = error_responses(400, 401, 403, 404, 429)
+
+# ``Prefer: wait=N`` (RFC 7240), served by the ASGI application (streams.prefer).
+PREFER_WAIT = [
+    OpenApiParameter(
+        "Prefer",
+        str,
+        OpenApiParameter.HEADER,
+        description=(
+            "`wait=N` (seconds, at most 60; more is lowered to 60): answer once the "
+            "generation is terminal or after N seconds, whichever comes first. Honoured "
+            "by the ASGI server only; the WSGI server ignores it."
+        ),
+    ),
+    OpenApiParameter(
+        "Preference-Applied",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200, 201],
+        description="`wait=N` when the response waited (ASGI only).",
+    ),
+]
 
 _CACHE_KEY = "generation:video_transition|gap_fill|scene-123|scene-456|per_playthrough|pt:pt-9|v1"
 _HASH = "51d0055422ce60b3c9df512a4c4b01edece9d8c1ef771da5b99e2e8858ba7864"

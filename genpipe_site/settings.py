@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "budgets",
     "webhooks",
     "observability.apps.ObservabilityConfig",
+    "streams",
     "devpanel.apps.DevpanelConfig",
 ]
 
@@ -101,6 +102,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "genpipe_site.urls"
 WSGI_APPLICATION = "genpipe_site.wsgi.application"
+ASGI_APPLICATION = "genpipe_site.asgi.application"
 
 TEMPLATES = [
     {
@@ -297,6 +299,7 @@ GENPIPE_TRANSITION_LISTENERS: list[str] = [
     "budgets.services.budget_transition_listener",
     "webhooks.services.deliveries.event_fan_out",
     "observability.listeners.metrics_on_transition",
+    "streams.wakeup.transition_wakeup",
 ]
 # observability (docs/metrics.md): the cache lookups and provider calls counted in /metrics.
 GENPIPE_CACHE_LOOKUP_LISTENERS: list[str] = ["observability.listeners.metrics_on_cache_lookup"]
@@ -329,6 +332,23 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "").lower() in {"1", "true", "yes"}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "genpipe@localhost")
+
+# --- Event streams (docs/events.md) ---------------------------------------------------------
+# Without Redis, each web process reads the event table this often while a stream is open;
+# with Redis, wake-ups come by pub/sub and this slower poll only covers a lost one.
+GENPIPE_STREAM_POLL_S = env_float("GENPIPE_STREAM_POLL_S", 0.5)
+GENPIPE_STREAM_SAFETY_POLL_S = env_float("GENPIPE_STREAM_SAFETY_POLL_S", 5.0)
+GENPIPE_STREAM_HEARTBEAT_S = env_float("GENPIPE_STREAM_HEARTBEAT_S", 15.0)
+# The feed's reader (one per web process) keeps its connection while reads follow each
+# other within this many seconds, and closes it after (streams.db.ReaderThread).
+GENPIPE_STREAM_DB_KEEP_S = env_float("GENPIPE_STREAM_DB_KEEP_S", 2.0)
+GENPIPE_STREAM_CHANNEL = os.environ.get("GENPIPE_STREAM_CHANNEL", "genpipe:events")
+# Live events a client may be behind before its stream is closed (it resumes by id).
+GENPIPE_STREAM_QUEUE_MAX = env_int("GENPIPE_STREAM_QUEUE_MAX", 1000)
+# How long a reader keeps asking for an id it skipped (a transaction not committed yet).
+GENPIPE_STREAM_GAP_S = env_float("GENPIPE_STREAM_GAP_S", 10.0)
+GENPIPE_WS_MAX_SUBSCRIPTIONS = env_int("GENPIPE_WS_MAX_SUBSCRIPTIONS", 100)
+GENPIPE_PREFER_WAIT_MAX_S = env_int("GENPIPE_PREFER_WAIT_MAX_S", 60)
 
 # --- Webhooks (README "Webhooks") ----------------------------------------------------------
 # Private, loopback and link-local targets are refused unless this is on (tests, local dev).
@@ -404,6 +424,8 @@ SPECTACULAR_SETTINGS = {
     # Every operation documents the errors any request may get (core.schema).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        # The SSE endpoints are async Django views: documented by a hook (streams.openapi).
+        "streams.openapi.add_stream_paths",
         "core.schema.global_error_responses",
     ],
 }

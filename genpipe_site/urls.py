@@ -17,6 +17,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", MetricsView.as_view(), name="metrics"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("streams.urls")),
     path("api/v1/", include("generations.urls")),
     path("api/v1/", include("experiments.urls")),
     path("api/v1/", include("budgets.urls")),

@@ -16,11 +16,12 @@ install while it is unchanged.
 none of them set it is the embedded default (SQLite, database cache and the filesystem
 broker, all under ``GENPIPE_VAR_DIR``, default ``./var``). It migrates, loads the demo the
 first time (``load_demo --once``: later starts change nothing, so settings edited in the
-admin stay), starts a Celery worker (its log goes to ``var/log/worker.log``) and the Django
-dev server, each in its own process group, prints the banner once both are ready, and
-stops both on Ctrl-C or when the dev server dies. A worker that exits is restarted (it
-stops everything only when it exits 3 times in a row within 10 s of starting). POSIX
-(Linux, macOS) only.
+admin stay), starts a Celery worker (its log goes to ``var/log/worker.log``) and the web
+server (uvicorn on the ASGI application: the API, the admin and its static files, the SSE
+streams and the WebSocket), each in its own process group, prints the banner once both are
+ready, and stops both on Ctrl-C or when the web server dies. A worker that exits is
+restarted (it stops everything only when it exits 3 times in a row within 10 s of
+starting). POSIX (Linux, macOS) only.
 
 ``test`` uses PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 when they are up and
 the URLs are not set; with ``CI=true`` both are required (exit code 2 when missing).
@@ -344,6 +345,8 @@ def banner(
         f"  Login      {login[0]} / {login[1]}   (demo account, local use only)",
         f"  API        {base}/api/v1/generations",
         f"  API docs   {base}/api/docs/",
+        f"  Events     {base}/api/v1/generations/events (SSE)",
+        f"  WebSocket  ws://127.0.0.1:{port}/ws/v1/generations",
         f"  API token  {token or '(unknown: manage.py create_api_token demo --workspace demo)'}",
         f"  Backends   {database}; {cache}; {broker}",
         f"  Worker log {show(worker_log(env))}"
@@ -355,6 +358,7 @@ def banner(
         f"    -d {shlex.quote(body)}",
         "Then follow it (use the id from the answer):",
         f"  curl -s -H {shlex.quote(auth)} {base}/api/v1/generations/<id>",
+        f"  curl -sN -H {shlex.quote(auth)} {base}/api/v1/generations/<id>/events",
         "",
         "Ctrl-C stops the server and the worker.",
         rule,
@@ -393,7 +397,11 @@ def cmd_run(port: int) -> int:
 
     worker_cmd = [str(python), "-m", "celery", "-A", "genpipe_site", "worker"]
     worker_cmd += ["--pool=threads", "--concurrency=4", "--loglevel=INFO", "-n", "genpipe-dev@%h"]
-    server_cmd = [str(python), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    # ASGI, so the event streams and the WebSocket work here too; WhiteNoise serves the
+    # static files from the apps' folders (DEBUG), as runserver did.
+    server_cmd = [str(python), "-m", "uvicorn", "genpipe_site.asgi:application"]
+    server_cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    server_cmd += ["--timeout-graceful-shutdown", "5"]  # open streams never end by themselves
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)

@@ -170,3 +170,89 @@ def test_a_second_start_loads_nothing_and_keeps_settings_edited_in_the_admin(tmp
     assert f"API token  {token}" in again.output  # the same demo token, still shown
     assert _sandbox_settings(site) == edited
     assert _generations(site) == remaining  # not topped up again
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_run_serves_admin_static_files_event_streams_and_the_websocket(tmp_path):
+    """The web process is the ASGI application: static files (WhiteNoise), the SSE
+    stream of a generation processed by the worker (polling: the embedded default has no
+    Redis) and the WebSocket handshake, on the embedded default."""
+    import json
+
+    import httpx
+    import websockets.sync.client
+
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(GENPIPE_VAR_DIR=str(tmp_path), GENPIPE_VENV=str(Path(sys.executable).parents[1]))
+    proc = subprocess.Popen(
+        [sys.executable, "scripts/dev.py", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while "genpipe is running" not in "".join(output):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(output)
+            time.sleep(0.1)
+        token = next(
+            line.split()[-1] for line in "".join(output).splitlines() if "API token" in line
+        )
+        headers = {"Authorization": f"Token {token}"}
+        css = httpx.get(f"{base}/static/admin/css/base.css", timeout=10)
+        assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+        login = httpx.get(f"{base}/admin/login/", timeout=10)
+        assert login.status_code == 200 and "/static/admin/css/" in login.text
+        body = {
+            "provider_id": "sandbox",
+            "config": {
+                "generation_type": "dialogue",
+                "purpose": "adaptive",
+                "strategy": "once",
+                "seed_source": "fixed",
+                "prompt": "a lighthouse keeper says hello",
+            },
+        }
+        created = httpx.post(f"{base}/api/v1/generations", json=body, headers=headers, timeout=30)
+        assert created.status_code in (200, 201), created.text
+        url = f"{base}/api/v1/generations/{created.json()['id']}/events"
+        events = []
+        with httpx.stream("GET", url, headers=headers, timeout=60) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            for line in stream.iter_lines():  # ends after the terminal event
+                if line.startswith("data:"):
+                    events.append(json.loads(line[5:]))
+        types = [e["type"] for e in events]
+        assert types[:2] == ["generation.pending", "generation.processing"]
+        assert types[-1] in ("generation.completed", "generation.failed")
+        ids = [e["event_id"] for e in events]
+        assert ids == sorted(set(ids))  # in order, each once
+        ws_url = f"ws://127.0.0.1:{port}/ws/v1/generations?token={token}"
+        with websockets.sync.client.connect(ws_url) as ws:
+            ws.send(json.dumps({"type": "subscribe", "generation_id": created.json()["id"]}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+            assert json.loads(ws.recv(timeout=10))["type"] == "generation.pending"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -104,7 +104,7 @@ class GenerationAdmin(GenerationActionsMixin, GenerationDetailMixin):
 
     class Media:
         css = PANEL_CSS
-        js = PANEL_JS
+        js = [*PANEL_JS, "devpanel/live.js"]  # live status from the event stream (SSE)
 
     # --- list --------------------------------------------------------------------------
 

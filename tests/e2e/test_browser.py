@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 
 from generations.models import Generation
@@ -81,6 +82,8 @@ def browser_page(live_server, django_user_model, monkeypatch):
         page.wait_for_url(live_server.url + "/admin/")
         yield page, errors
         browser.close()
+        # ORM calls made under Playwright's sync API got a connection of their own context.
+        connections.close_all()
 
 
 def test_every_dev_panel_page_renders_in_a_browser(

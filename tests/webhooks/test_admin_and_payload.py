@@ -6,10 +6,11 @@ import pytest
 from django.utils import timezone
 
 from core.redaction import redact
+from generations.events import event_object
 from generations.models import GenerationEvent
 from tests.builders import create_body
 from webhooks.models import Delivery
-from webhooks.payload import event_object, webhook_body
+from webhooks.payload import webhook_body
 from webhooks.services.endpoints import endpoint_create, endpoint_rotate_secret
 
 

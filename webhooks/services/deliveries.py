@@ -24,13 +24,14 @@ from django.utils import timezone
 
 from budgets.alerts import budget_alert_event
 from budgets.models import BudgetAlert
+from generations.events import event_object
 from generations.hooks import StatusChange
 from generations.models import GenerationEvent
 
 from ..client import PostResult, webhook_post
 from ..errors import WebhookEndpointDisabled
 from ..models import Delivery, DeliveryAttempt, Endpoint
-from ..payload import event_object, webhook_body
+from ..payload import webhook_body
 from ..signing import signature_header
 from .dispatch import delivery_enqueue
 from .endpoints import endpoint_signing_secrets

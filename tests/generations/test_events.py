@@ -1,0 +1,57 @@
+"""The event feed's reads: rows after an id, narrowed by generation, workspace and type."""
+
+from __future__ import annotations
+
+import pytest
+
+from generations.events import events_after, events_latest_id, is_terminal_event
+from generations.models import GenerationEvent, Status
+from generations.services.lifecycle import generation_transition
+from tests.builders import create_body
+
+pytestmark = pytest.mark.django_db
+
+
+def _create(api, prompt: str) -> str:
+    response = api.post(
+        "/api/v1/generations", create_body(config={"prompt": prompt}), format="json"
+    )
+    assert response.status_code == 201
+    return response.json()["id"]
+
+
+def test_events_after_reads_in_id_order_and_narrows_by_generation_and_type(api, no_dispatch):
+    first, second = _create(api, "one"), _create(api, "two")
+    generation_transition(generation_id=first, to_status=Status.PROCESSING)
+    generation_transition(generation_id=first, to_status=Status.COMPLETED)
+    every = events_after(None)
+    assert [e["event_id"] for e in every] == sorted(e["event_id"] for e in every)
+    assert [(e["generation_id"], e["type"]) for e in every] == [
+        (first, "generation.pending"),
+        (second, "generation.pending"),
+        (first, "generation.processing"),
+        (first, "generation.completed"),
+    ]
+    assert [e["type"] for e in events_after(every[1]["event_id"], generation_id=first)] == [
+        "generation.processing",
+        "generation.completed",
+    ]
+    done = events_after(None, types={"generation.completed"})
+    assert [e["generation_id"] for e in done] == [first]
+    assert is_terminal_event(done[0]) and not is_terminal_event(every[0])
+    assert events_after(None, limit=2) == every[:2]
+    assert events_latest_id() == every[-1]["event_id"]
+
+
+def test_events_after_scopes_to_workspaces_and_rereads_named_ids(api, other_api, no_dispatch):
+    mine = _create(api, "mine")
+    theirs_response = other_api.post("/api/v1/generations", create_body(), format="json")
+    theirs = theirs_response.json()["id"]
+    mine_row = GenerationEvent.objects.get(generation_id=mine)
+    theirs_row = GenerationEvent.objects.get(generation_id=theirs)
+    scoped = events_after(None, workspace_ids={mine_row.generation.workspace_id})
+    assert [e["generation_id"] for e in scoped] == [mine]
+    assert events_after(None, workspace_ids=set()) == []
+    # An id at or below last_id is read again when named (a late-committing row).
+    reread = events_after(theirs_row.id, also_ids=[mine_row.id])
+    assert [e["event_id"] for e in reread] == [mine_row.id]

@@ -1,0 +1,79 @@
+"""``Prefer: wait=N`` over real HTTP: uvicorn on the ASGI application, a real worker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.builders import create_body
+from tests.streams.conftest import auth
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def body() -> dict:
+    return create_body(config={"prompt": f"a lighthouse {uuid.uuid4().hex}"})
+
+
+def post(server, token: str, prefer: str | None) -> httpx.Response:
+    headers = {**auth(token), **({"Prefer": prefer} if prefer else {})}
+    return httpx.post(f"{server.url}/api/v1/generations", json=body(), headers=headers, timeout=90)
+
+
+def test_a_create_that_waits_answers_terminal_before_the_wait_is_over(server, token):
+    started = time.monotonic()
+    response = post(server, token, "wait=30")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 201
+    assert response.headers["preference-applied"] == "wait=30"
+    assert response.json()["status"] == "completed"
+    assert response.json()["result"]
+    assert elapsed < 30
+    plain = post(server, token, None)
+    assert plain.status_code == 201 and "preference-applied" not in plain.headers
+
+
+def test_a_wait_that_runs_out_answers_with_the_status_then(server, token, sandbox):
+    sandbox.settings = {"latency_ms": 8000, "failure_rate": 0.0}
+    sandbox.save()
+    started = time.monotonic()
+    response = post(server, token, "respond-async, wait=2")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 201
+    assert response.headers["preference-applied"] == "wait=2"
+    assert response.json()["status"] in {"pending", "processing"}
+    assert 2 <= elapsed < 8
+    # GET with a wait: answers when the worker completes it, with the fresh rendering.
+    url = f"{server.url}/api/v1/generations/{response.json()['id']}"
+    waited = httpx.get(url, headers={**auth(token), "Prefer": "wait=30"}, timeout=90)
+    assert waited.status_code == 200
+    assert waited.headers["preference-applied"] == "wait=30"
+    assert waited.json()["status"] == "completed"
+    assert int(waited.headers["content-length"]) == len(waited.content)
+
+
+def test_a_longer_wait_is_lowered_to_60_and_a_malformed_one_ignored(server, token):
+    generation = post(server, token, "wait=30").json()
+    assert generation["status"] == "completed"
+    url = f"{server.url}/api/v1/generations/{generation['id']}"
+    long = httpx.get(url, headers={**auth(token), "Prefer": "wait=600"}, timeout=30)
+    assert long.headers["preference-applied"] == "wait=60"
+    bad = httpx.get(url, headers={**auth(token), "Prefer": "wait=soon"}, timeout=30)
+    assert bad.status_code == 200 and "preference-applied" not in bad.headers
+    # Errors pass through untouched: another workspace's id is still a 404 envelope.
+    missing = httpx.get(
+        f"{server.url}/api/v1/generations/{uuid.uuid4()}",
+        headers={**auth(token), "Prefer": "wait=5"},
+        timeout=30,
+    )
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "generation_not_found"
+    assert "preference-applied" not in missing.headers
