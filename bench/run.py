@@ -34,8 +34,8 @@ ROOT = BENCH_DIR.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.budgets_bench import render_budgets, run_budgets  # noqa: E402
 from bench import events_bench  # noqa: E402
+from bench.budgets_bench import render_budgets, run_budgets  # noqa: E402
 from bench.load import (  # noqa: E402  (needs ROOT on sys.path)
     ScenarioSpec,
     Target,

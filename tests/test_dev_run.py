@@ -1,6 +1,7 @@
-"""``scripts/dev.py run``: brings a dead worker back instead of stopping the service, loads
-the demo only on the first start (settings edited in the admin stay), and keeps the banner
-readable (the worker logs to a file under var/; the banner follows its "ready")."""
+"""``scripts/dev.py run``: serves the ASGI application (static files, SSE, WebSocket),
+brings a dead worker back instead of stopping the service, loads the demo only on the first
+start (settings edited in the admin stay), and keeps the banner readable (the worker logs to
+a file under var/; the banner follows its "ready")."""
 
 from __future__ import annotations
 
@@ -58,8 +59,9 @@ class DevRun:
     """``scripts/dev.py run`` in its own session, its output collected."""
 
     def __init__(self, var_dir: Path) -> None:
+        self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "scripts/dev.py", "run", "--port", str(free_port())],
+            [sys.executable, "scripts/dev.py", "run", "--port", str(self.port)],
             cwd=ROOT,
             env=run_env(var_dir),
             stdout=subprocess.PIPE,
@@ -170,12 +172,6 @@ def test_a_second_start_loads_nothing_and_keeps_settings_edited_in_the_admin(tmp
     assert f"API token  {token}" in again.output  # the same demo token, still shown
     assert _sandbox_settings(site) == edited
     assert _generations(site) == remaining  # not topped up again
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def test_run_serves_admin_static_files_event_streams_and_the_websocket(tmp_path):
@@ -187,34 +183,12 @@ def test_run_serves_admin_static_files_event_streams_and_the_websocket(tmp_path)
     import httpx
     import websockets.sync.client
 
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(GENPIPE_VAR_DIR=str(tmp_path), GENPIPE_VENV=str(Path(sys.executable).parents[1]))
-    proc = subprocess.Popen(
-        [sys.executable, "scripts/dev.py", "run", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)
-    reader.start()
+    run = DevRun(tmp_path)
+    port = run.port
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while "genpipe is running" not in "".join(output):
-            assert proc.poll() is None and time.monotonic() < deadline, "".join(output)
-            time.sleep(0.1)
-        token = next(
-            line.split()[-1] for line in "".join(output).splitlines() if "API token" in line
-        )
+        run.wait_for_banner()
+        token = next(line.split()[-1] for line in run.output.splitlines() if "API token" in line)
         headers = {"Authorization": f"Token {token}"}
         css = httpx.get(f"{base}/static/admin/css/base.css", timeout=10)
         assert css.status_code == 200 and "text/css" in css.headers["content-type"]
@@ -250,9 +224,4 @@ def test_run_serves_admin_static_files_event_streams_and_the_websocket(tmp_path)
             assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
             assert json.loads(ws.recv(timeout=10))["type"] == "generation.pending"
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        run.stop()
