@@ -257,10 +257,14 @@ def test_provider_form_validates(admin_client_, sandbox):
         "Unknown operation types",
         "failure_rate",
         "NAME of an environment",
-        "cannot fall back to itself",
         "cannot be negative",
     ):
         assert message in response
+    # The fallback select does not offer the provider itself: a forged choice is refused.
+    fallback_errors = re.search(
+        r'<ul class="errorlist"[^>]*id="id_fallback_provider_error">(.*?)</ul>', response, re.S
+    )
+    assert fallback_errors and "Select a valid choice" in fallback_errors.group(1)
     assert Provider.objects.get(id="sandbox").operation_types != ["hologram"]
 
 
