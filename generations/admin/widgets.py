@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+
+from core.admin_display import precise_time as precise_time  # re-exported for the admins
 
 # The dev panel's stylesheet (badges, JSON blocks, timeline) and the list's row highlight;
 # served by the devpanel app, hashed and cached for good in production.
@@ -28,18 +29,6 @@ def status_chip(status: str, query: str | None = None) -> SafeString:
         href,
         status,
         status,
-    )
-
-
-def precise_time(value: datetime | None) -> SafeString:
-    """A time to the millisecond, in UTC (the admin's format shows minutes only)."""
-    if value is None:
-        return format_html('<span class="quiet">{}</span>', "—")
-    utc = value.astimezone(UTC)
-    return format_html(
-        '<time datetime="{}">{}</time>',
-        utc.isoformat(timespec="milliseconds"),
-        utc.strftime("%Y-%m-%d %H:%M:%S.") + f"{utc.microsecond // 1000:03d} UTC",
     )
 
 
