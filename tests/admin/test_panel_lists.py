@@ -24,6 +24,7 @@ from generations.models import (
 )
 from tests.admin.html_forms import form_in, submit
 from tests.admin.pages import changelist_ids, html
+from tests.builders import create_body
 
 URL = "/api/v1/generations"
 CHANGELIST = reverse("admin:generations_generation_changelist")
@@ -280,3 +281,25 @@ def test_attempt_and_event_times_show_seconds_and_milliseconds(panel, mix):
         assert TIME.search(page), url
     events = html(panel.get(reverse("admin:generations_generationevent_changelist")))
     assert TIME.search(events)
+
+
+def test_audit_lists_never_load_the_generations_and_keep_their_query_count(panel, mix, api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(url: str) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            assert panel.get(url).status_code == 200
+        return [q["sql"] for q in captured.captured_queries]
+
+    urls = [
+        reverse("admin:generations_generationevent_changelist"),
+        reverse("admin:generations_providerattempt_changelist"),
+    ]
+    few = {url: queries(url) for url in urls}
+    for i in range(5):
+        api.post(URL, create_body(config={"prompt": f"more {i}"}), format="json")
+    for url in urls:
+        many = queries(url)
+        assert len(many) == len(few[url]), url
+        assert not any('"generations_generation"."config"' in sql for sql in many), url
