@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 
+from core.admin_search import UuidPrefixSearchMixin
 from generations.models import ProviderAttempt, Workspace
 from telemetry.charts import grouped_bars, stacked_columns
 
@@ -128,12 +129,16 @@ class BudgetAlertAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a record of what happened: shown with Close, never a Save button
+
 
 @admin.register(BudgetEntry)
-class BudgetEntryAdmin(admin.ModelAdmin):
+class BudgetEntryAdmin(UuidPrefixSearchMixin, admin.ModelAdmin):
     list_display = ["at", "budget", "kind", "amount_micros", "generation_id", "period_start"]
     list_filter = ["kind"]
-    search_fields = ["generation_id"]
+    search_fields = ["=generation_id"]
+    uuid_prefix_fields = ("generation_id",)
     readonly_fields = [f.name for f in BudgetEntry._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

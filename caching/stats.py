@@ -97,3 +97,16 @@ def cache_stats(*, now: datetime | None = None) -> dict[str, Any]:
         },
     }
     return out
+
+
+def cache_stats_series(*, hours: int = 24, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Lookups per hour over the last ``hours`` hours, oldest first (the current hour
+    included): ``hour``, slot and dedup hits, misses and the hit rate (``None`` in an hour
+    without lookups). Raises when the buckets cannot be read."""
+    now = now or timezone.now()
+    starts = [
+        (now - timedelta(hours=i)).replace(minute=0, second=0, microsecond=0)
+        for i in reversed(range(hours))
+    ]
+    raws = buckets_read([_hour(start) for start in starts])
+    return [{"hour": start, **_window([raw])} for start, raw in zip(starts, raws, strict=True)]

@@ -40,8 +40,9 @@ LEGACY_PREFIX = "generations/generation/panel/"  # where the pages hung until th
 class GenpipeAdminSite(admin.AdminSite):
     @property
     def media(self) -> forms.Media:
-        """The panel's stylesheet, for the site's pages (``{{ media }}`` in their head)."""
-        return forms.Media(css={"all": ["devpanel/devpanel.css"]})
+        """The panel's stylesheet and its dashboards' auto-refresh, for the site's pages
+        (``{{ media }}`` in their head)."""
+        return forms.Media(css={"all": ["devpanel/devpanel.css"]}, js=["devpanel/refresh.js"])
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

@@ -47,6 +47,7 @@ class FeedbackAdmin(admin.ModelAdmin):
 @admin.register(Exposure)
 class ExposureAdmin(admin.ModelAdmin):
     list_display = ["version", "reason", "at"]
+    list_select_related = ["version__family"]
     raw_id_fields = ["version", "generation"]
 
 

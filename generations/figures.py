@@ -13,7 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField, Max, Q, QuerySet, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -28,7 +30,7 @@ from telemetry.aggregates import (
     window_starts,
 )
 from telemetry.health import thresholds
-from telemetry.percentiles import PERCENTILES, nearest_rank
+from telemetry.percentiles import PERCENTILES, nearest_rank, percentile
 from telemetry.store import count_failure, telemetry_client
 
 from .models import Generation, Provider, ProviderAttempt, Status
@@ -172,19 +174,23 @@ def operation_report(
     return {"operation_type": operation_type, **stats.as_dict(limits)}
 
 
+def hour_starts(now: datetime, hours: int = 24) -> list[datetime]:
+    """The starts of the last ``hours`` hours, oldest first, the current hour included
+    (the telemetry's hour buckets)."""
+    return [
+        (now - timedelta(hours=i)).replace(minute=0, second=0, microsecond=0)
+        for i in reversed(range(hours))
+    ]
+
+
 def telemetry_series(
     *, scope: str, ident: str, hours: int = 24, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Hourly completed/failed/cancelled counts, oldest first (for the dashboard charts)."""
     now = now or timezone.now()
-    starts = [
-        (now - timedelta(hours=i)).replace(minute=0, second=0, microsecond=0)
-        for i in reversed(range(hours))
-    ]
+    starts = hour_starts(now, hours)
     rows = redis_series(scope, ident, starts)
     if rows is None:
-        from django.db.models.functions import TruncHour
-
         lookup = {"provider_id": ident} if scope == "provider" else {"operation_type": ident}
         grouped = (
             Generation.objects.filter(**lookup, completed_at__gte=starts[0])
@@ -205,3 +211,64 @@ def telemetry_series(
         }
         for start, raw in zip(starts, rows, strict=True)
     ]
+
+
+class _PercentileDisc(Aggregate):
+    """PostgreSQL's ``percentile_disc(f) WITHIN GROUP (ORDER BY x)``: the first value whose
+    cumulative share reaches ``f``, i.e. the sample at rank ⌈f · n⌉ — the nearest rank."""
+
+    function = "percentile_disc"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+
+def latency_series(
+    *, scope: str, ident: str, hours: int = 24, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Hourly latency percentiles (nearest rank, ``telemetry.percentiles``) and sample
+    counts, oldest first, from the same samples as the 24 h figures: generations that ran
+    (completed or failed with a latency), by the hour they finished. A percentile is
+    ``None`` in an hour with too few samples for it (p95 needs 20, p99 100)."""
+    now = now or timezone.now()
+    starts = hour_starts(now, hours)
+    lookup = {"provider_id": ident} if scope == "provider" else {"operation_type": ident}
+    samples = Generation.objects.filter(
+        **lookup,
+        status__in=[Status.COMPLETED, Status.FAILED],
+        latency_ms__isnull=False,
+        completed_at__gte=starts[0],
+    ).annotate(hour=TruncHour("completed_at"))
+    by_hour: dict[datetime, dict[str, Any]] = {}
+    if connection.vendor == "postgresql":
+        grouped = (
+            samples.order_by()
+            .values("hour")
+            .annotate(
+                n=Count("id"),
+                **{
+                    f"p{p}": _PercentileDisc(
+                        "latency_ms", fraction=p / 100, output_field=FloatField()
+                    )
+                    for p in PERCENTILES
+                },
+            )
+        )
+        row: dict[str, Any]
+        for row in grouped:  # type: ignore[assignment]  # the percentiles' keys are dynamic
+            by_hour[row["hour"]] = {
+                "samples": row["n"],
+                **{
+                    f"p{p}": row[f"p{p}"] if nearest_rank(row["n"], p) else None
+                    for p in PERCENTILES
+                },
+            }
+    else:  # the embedded database: a development's volume, ranked here
+        values: dict[datetime, list[float]] = {}
+        for hour, latency in samples.order_by("latency_ms").values_list("hour", "latency_ms"):
+            values.setdefault(hour, []).append(float(latency or 0))
+        for hour, ordered in values.items():
+            by_hour[hour] = {
+                "samples": len(ordered),
+                **{f"p{p}": percentile(ordered, p) for p in PERCENTILES},
+            }
+    empty = {"samples": 0, **{f"p{p}": None for p in PERCENTILES}}
+    return [{"hour": start, **by_hour.get(start, empty)} for start in starts]

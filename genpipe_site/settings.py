@@ -289,6 +289,9 @@ CELERY_BEAT_SCHEDULE = {
 # Overrides of telemetry.health.DEFAULTS (min_samples, degraded/down success rates and
 # consecutive failures, latency_objective_ms), e.g. {"down_consecutive_failures": 10}.
 TELEMETRY_HEALTH: dict[str, float] = {}
+# The dev panel's dashboards refresh themselves every this many seconds (0: off; a page's
+# ?refresh= and the choice made in the page override it; devpanel.views.refresh).
+GENPIPE_PANEL_REFRESH_S = env_int("GENPIPE_PANEL_REFRESH_S", 30)
 # Longest countdown a task is re-scheduled with: scheduled_at waits are chained below the
 # visibility timeout so a delayed message is never redelivered early.
 GENERATION_MAX_COUNTDOWN_S = 300

@@ -21,6 +21,10 @@ PALETTE = {
     "p99": "#6a1b9a",
     "valid": "#2e7d32",
     "invalid": "#c62828",
+    "hit rate": "#1565c0",
+    "slot hits": "#2e7d32",
+    "dedup hits": "#81c784",
+    "misses": "#9e9e9e",
 }
 
 
@@ -97,6 +101,61 @@ def stacked_columns(
             parts.append(
                 f'<text x="{left + index * slot:.1f}" y="{height - 10}" class="gp-axis">'
                 f"{escape(label)}</text>"
+            )
+    parts.append(_legend(series, width))
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
+
+
+def line_series(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    series: Sequence[str],
+    label_key: str,
+    unit: str = "",
+    title: str = "",
+    peak: float | None = None,
+) -> SafeString:
+    """One line per series across the rows (e.g. p50/p95/p99 per hour); a missing value
+    (``None``) breaks the line, and a point alone shows as a dot. ``peak`` fixes the top of
+    the value axis (100 for a percentage); otherwise the largest value sets it."""
+    width, height, left, bottom, top = 640, 200, 48, 30, 24
+    values = [float(r[s]) for r in rows for s in series if r.get(s) is not None]
+    top_value = peak or max(values, default=0) or 1
+    plot_w, plot_h = width - left - 10, height - bottom - top
+    step = plot_w / max(len(rows) - 1, 1)
+    parts = _frame(width, height, left, top, plot_h, title, f"{_fmt(top_value)}{unit}")
+    parts.append(
+        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" class="gp-axis">0</text>'
+    )
+    for name in series:
+        colour = PALETTE.get(name, "#455a64")
+        runs: list[list[tuple[float, float]]] = [[]]
+        for index, row in enumerate(rows):
+            value = row.get(name)
+            if value is None:
+                runs.append([])
+                continue
+            x = left + index * step
+            y = top + plot_h - plot_h * min(float(value), top_value) / top_value
+            runs[-1].append((x, y))
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}" '
+                f'data-series="{escape(name)}"><title>{escape(str(row.get(label_key, "")))} '
+                f"{escape(name)}: {escape(_fmt(float(value)))}{escape(unit)}</title></circle>"
+            )
+        for run in runs:
+            if len(run) > 1:
+                points = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
+                parts.append(
+                    f'<polyline points="{points}" fill="none" stroke="{colour}" '
+                    f'stroke-width="1.5" data-series="{escape(name)}"/>'
+                )
+    for index, row in enumerate(rows):
+        if index % max(1, len(rows) // 6) == 0:
+            parts.append(
+                f'<text x="{left + index * step:.1f}" y="{height - 10}" class="gp-axis">'
+                f"{escape(str(row.get(label_key, '')))}</text>"
             )
     parts.append(_legend(series, width))
     parts.append("</svg>")

@@ -14,6 +14,10 @@ it last closed) and ``breaker_state`` decides ``down``:
 - ``degraded``: ``consecutive_failures >= degraded_consecutive_failures``, or at least
   ``min_samples`` attempts with a success rate below ``degraded_success_rate``, or p95 above
   the latency objective;
+
+Every reason names its figure: calls (provider attempts) for the failure rules, so a
+reason never reads as a "success rate", which the dashboards keep for generations
+(completed ÷ (completed + failed)).
 - ``healthy`` otherwise (also with no traffic: nothing says otherwise).
 """
 
@@ -90,12 +94,16 @@ def health_classify(
         degraded.append(f"{consecutive_failures} consecutive failures")
     if attempts >= limits["min_samples"]:
         rate = (attempts - attempt_failures) / attempts
+        failing = f"{attempt_failures} of {attempts} calls failed over {window}"
         if breaker_state is None and rate < limits["down_success_rate"]:
-            down.append(f"success rate {rate:.0%} over {window}")
+            down.append(f"{failing} (down above {1 - limits['down_success_rate']:.0%})")
         elif rate < limits["degraded_success_rate"]:
-            degraded.append(f"success rate {rate:.0%} over {window}")
+            degraded.append(f"{failing} (degraded above {1 - limits['degraded_success_rate']:.0%})")
     if p95_ms is not None and p95_ms > limits["latency_objective_ms"]:
-        degraded.append(f"p95 {p95_ms:.0f} ms above {limits['latency_objective_ms']:.0f} ms")
+        objective = limits["latency_objective_ms"]
+        degraded.append(
+            f"p95 latency {p95_ms:.0f} ms (24 h) above the {objective:.0f} ms objective"
+        )
     if down:
         return Health("down", tuple(down + degraded))
     if degraded:

@@ -10,6 +10,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from core.admin_display import precise_time
 
 from .errors import WebhookEndpointDisabled
 from .models import Delivery, DeliveryAttempt, Endpoint
@@ -73,8 +76,12 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ("number", "attempted_at", "outcome", "status_code", "latency_ms", "error")
+    fields = ("number", "attempted", "outcome", "status_code", "latency_ms", "error")
     readonly_fields = fields
+
+    @admin.display(description="attempted at")
+    def attempted(self, obj: DeliveryAttempt) -> SafeString:
+        return precise_time(obj.attempted_at)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -17,10 +17,14 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from caching.flush import FlushError, FlushResult
-from caching.stats import cache_stats
+from caching.stats import cache_stats, cache_stats_series
 from generations.services.invalidation import generation_slots_flush
+from telemetry.charts import line_series, stacked_columns
+from telemetry.store import count_failure
 
 from ..forms import FlushForm
+from .charts import hour_rows
+from .refresh import refresh_context
 
 if TYPE_CHECKING:
     from devpanel.sites import GenpipeAdminSite
@@ -52,6 +56,35 @@ def _preview(result: FlushResult) -> dict[str, Any]:
     }
 
 
+def _charts() -> dict[str, Any] | None:
+    """Hit rate and lookups per hour over 24 h (None when the statistics cannot be read)."""
+    try:
+        rows = hour_rows(cache_stats_series())
+    except Exception as exc:
+        count_failure("cache stats series", exc)
+        return None
+    for row in rows:
+        rate = row["hit_rate"]
+        row["hit rate"] = round(rate * 100, 1) if rate is not None else None
+        row["slot hits"], row["dedup hits"] = row["hits_cache"], row["hits_dedup"]
+    return {
+        "hit_rate": line_series(
+            rows,
+            series=["hit rate"],
+            label_key="label",
+            unit=" %",
+            peak=100,
+            title="Hit rate per hour (24 h, UTC)",
+        ),
+        "lookups": stacked_columns(
+            rows,
+            series=["slot hits", "dedup hits", "misses"],
+            label_key="label",
+            title="Lookups per hour (24 h, UTC)",
+        ),
+    }
+
+
 def cache_monitor_view(request: HttpRequest, *, site: GenpipeAdminSite) -> HttpResponse:
     """GET: the figures and the flush form; POST (change permission): a preview, or with
     ``confirm=yes`` the flush itself, then back to this page."""
@@ -78,7 +111,9 @@ def cache_monitor_view(request: HttpRequest, *, site: GenpipeAdminSite) -> HttpR
         **site.each_context(request),
         "title": "Cache monitor",
         "media": site.media,
+        **refresh_context(request),
         "stats": cache_stats(),
+        "charts": _charts(),
         "form": form,
         "preview": preview,
         "can_flush": can_flush,

@@ -10,6 +10,8 @@ from django.template.response import TemplateResponse
 
 from generations.models import Generation
 
+from .refresh import refresh_context
+
 if TYPE_CHECKING:
     from devpanel.sites import GenpipeAdminSite
 
@@ -31,6 +33,7 @@ def panel_view(request: HttpRequest, *, site: GenpipeAdminSite) -> TemplateRespo
     )
     context = {
         **site.each_context(request),
+        **refresh_context(request),
         "title": "Generation pipeline",
         "media": site.media,
         "recent": recent,

@@ -14,6 +14,7 @@ from telemetry.validation import validation_outcomes
 
 from ..forms import ValidateForm
 from .charts import hour_rows
+from .refresh import refresh_context
 
 if TYPE_CHECKING:
     from devpanel.sites import GenpipeAdminSite
@@ -41,6 +42,7 @@ def validation_health_view(request: HttpRequest, *, site: GenpipeAdminSite) -> T
     )
     context = {
         **site.each_context(request),
+        **refresh_context(request),
         "title": "Validation health",
         "media": site.media,
         "form": form,

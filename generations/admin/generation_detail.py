@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 from caching.services import cache_slot_get
 
 from ..models import Generation
-from .widgets import admin_link, ms, pretty_json, status_badge
+from .widgets import admin_link, ms, pretty_json, status_chip
 
 
 class GenerationDetailMixin(admin.ModelAdmin):
@@ -126,7 +126,7 @@ class GenerationDetailMixin(admin.ModelAdmin):
         if not retries:
             return format_html("{}", "—")
         return format_html_join(
-            ", ", "{} {}", ((admin_link(r, str(r.id)[:8]), status_badge(r.status)) for r in retries)
+            ", ", "{} {}", ((admin_link(r, str(r.id)[:8]), status_chip(r.status)) for r in retries)
         )
 
     @admin.display(description="same hash")
@@ -144,5 +144,5 @@ class GenerationDetailMixin(admin.ModelAdmin):
         return format_html_join(
             ", ",
             "{} {}",
-            ((admin_link(s, str(s.id)[:8]), status_badge(s.status)) for s in siblings),
+            ((admin_link(s, str(s.id)[:8]), status_chip(s.status)) for s in siblings),
         )

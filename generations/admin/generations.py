@@ -3,8 +3,6 @@ a highlighted row) and the detail page (read-only; its fields and actions in the
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from typing import Any
 
 from django.conf import settings
@@ -15,26 +13,15 @@ from django.template.response import TemplateResponse
 from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 
+from core.admin_search import uuid_prefix_q
+
 from ..models import Generation, Status
 from .audit import AttemptInline, EventInline
+from .filters import ErrorCodeFilter, FinishedWithinFilter, HasErrorFilter
 from .generation_actions import GenerationActionsMixin
 from .generation_detail import GenerationDetailMixin
-from .widgets import PANEL_CSS, PANEL_JS, ms, status_badge
-
-
-class HasErrorFilter(admin.SimpleListFilter):
-    title = "has error"
-    parameter_name = "has_error"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "With an error"), ("no", "Without")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.exclude(error_code="")
-        if self.value() == "no":
-            return queryset.filter(error_code="")
-        return queryset
+from .highlight import highlight_missing, highlight_target
+from .widgets import PANEL_CSS, PANEL_JS, READ_ONLY_SUBMIT_ROW, ms, status_chip
 
 
 @admin.register(Generation)
@@ -60,6 +47,8 @@ class GenerationAdmin(GenerationActionsMixin, GenerationDetailMixin):
         "provider",
         "strategy",
         HasErrorFilter,
+        ErrorCodeFilter,
+        FinishedWithinFilter,
         ("created_at", admin.DateFieldListFilter),
     ]
     list_select_related = ["workspace", "provider"]
@@ -127,13 +116,15 @@ class GenerationAdmin(GenerationActionsMixin, GenerationDetailMixin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Generation], search_term: str
     ) -> tuple[QuerySet[Generation], bool]:
-        """Id (full UUID), hash, cache key (exact) or name (contains)."""
+        """Id (full, or the first 4+ hex digits the list shows), hash, cache key (exact) or
+        name (contains)."""
         term = search_term.strip()
         if not term:
             return queryset, False
         condition = Q(name__icontains=term) | Q(reproducible_hash=term.lower()) | Q(cache_key=term)
-        with contextlib.suppress(ValueError):
-            condition |= Q(id=uuid.UUID(term))
+        prefix = uuid_prefix_q(["id"], term)
+        if prefix is not None:
+            condition |= prefix
         return queryset.filter(condition), False
 
     @admin.display(description="id", ordering="id")
@@ -142,7 +133,7 @@ class GenerationAdmin(GenerationActionsMixin, GenerationDetailMixin):
 
     @admin.display(description="status", ordering="status")
     def badge(self, obj: Generation) -> SafeString:
-        return status_badge(obj.status)
+        return status_chip(obj.status)
 
     @admin.display(description="duration", ordering="latency_ms")
     def duration(self, obj: Generation) -> str:
@@ -155,24 +146,47 @@ class GenerationAdmin(GenerationActionsMixin, GenerationDetailMixin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        highlight = request.GET.get("highlight", "")
+        highlight = request.GET.get("highlight", "").strip()
         if "highlight" in request.GET:
             params = request.GET.copy()
             del params["highlight"]
             request.GET = params  # type: ignore[assignment]  # the changelist refuses unknowns
-        context = {"highlight": highlight, **(extra_context or {})}
+        target = highlight_target(highlight) if highlight else None
+        context = {"highlight": str(target.id) if target else highlight, **(extra_context or {})}
         response = super().changelist_view(request, extra_context=context)
         data = response.context_data if isinstance(response, TemplateResponse) else None
         if data is not None and "cl" in data:
             cl = data["cl"]
             counts = dict(cl.queryset.order_by().values_list("status").annotate(n=Count("id")))
             data["status_counts"] = [
-                (status, counts.get(status, 0), status_badge(status)) for status in Status.values
+                (
+                    status,
+                    counts.get(status, 0),
+                    status_chip(
+                        status,
+                        cl.get_query_string({"status__exact": status}, remove=["p", "e"]),
+                    ),
+                )
+                for status in Status.values
             ]
             data["status_total"] = sum(counts.values())
+            if highlight:
+                data["highlight_missing"] = highlight_missing(highlight, target, cl.result_list)
         return response
 
     # --- detail ------------------------------------------------------------------------
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Every field is read-only (the change permission is for the action buttons), so
+        the page offers no Save buttons, only Close."""
+        context = {**READ_ONLY_SUBMIT_ROW, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context=context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -38,6 +38,14 @@ class ProviderForm(forms.ModelForm):
             "fallback_provider",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fallback = self.fields.get("fallback_provider")
+        if fallback is not None and self.instance.pk:
+            # A provider cannot fall back to itself: do not offer it.
+            queryset = Provider.objects.exclude(pk=self.instance.pk)
+            fallback.queryset = queryset  # type: ignore[attr-defined]
+
     def clean_operation_types(self) -> list[str]:
         value = self.cleaned_data["operation_types"] or []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

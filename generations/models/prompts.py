@@ -88,7 +88,9 @@ class PromptVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.family_id}@v{self.version_number}"
+        """``npc-greeting v3``: the family's slug (one query unless the family is loaded:
+        lists select it) and the version number."""
+        return f"{self.family.slug} v{self.version_number}"
 
 
 class PromptAssignment(models.Model):

@@ -29,7 +29,10 @@ class Provider(models.Model):
     settings = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Adapter settings, e.g. {'latency_ms': 0, 'failure_rate': 0.0} for sandbox.",
+        help_text=(
+            'Adapter settings as a JSON object, e.g. {"latency_ms": 0, "failure_rate": 0.0} '
+            "for sandbox."
+        ),
     )
     price_per_1k_input_tokens = models.DecimalField(
         max_digits=12, decimal_places=6, default=Decimal("0")

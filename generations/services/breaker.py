@@ -245,7 +245,7 @@ def _open_if_tripped(provider: Provider, now: datetime) -> None:
     elif row.window_calls >= limits["min_samples"]:
         rate = (row.window_calls - row.window_failures) / row.window_calls
         if rate < limits["down_success_rate"]:
-            reason = f"success rate {rate:.0%} over {row.window_calls} calls in {window_s()} s"
+            reason = f"{row.window_failures} of {row.window_calls} calls failed in {window_s()} s"
     if not reason:
         return
     ProviderBreaker.objects.filter(

@@ -196,12 +196,13 @@ def test_provider_health_dashboard_shows_figures_and_charts(admin_client_, mix, 
     settings.REDIS_URL = ""  # from the database, same figures
     page = text(admin_client_.get(reverse("admin:genpipe_providers")))
     assert 'data-provider="sandbox"' in page
-    assert "<svg" in page and "Latency percentiles" in page
-    assert "generations per hour" in page
+    assert "<svg" in page and "latency percentiles per hour" in page
+    assert "generations finished per hour" in page
     assert "sandbox_busy" in page  # recent errors
-    row = re.search(r"<tr><td>sandbox</td>.*?</tr>", page, re.S).group(0)
-    cells = re.findall(r"<td>(.*?)</td>", row)
-    assert cells[2:7] == ["closed", "3", "2", "1", "0"]  # breaker, total, completed, failed…
+    row = re.search(r'<tr data-provider="sandbox">.*?</tr>', page, re.S).group(0)
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    # breaker, then 24 h: generations, completed, failed, cancelled, success rate
+    assert cells[2:8] == ["closed", "3", "2", "1", "0", "66.7 %"]
 
 
 def test_validation_health_validates_a_pasted_config(admin_client_, workspace):
@@ -257,10 +258,14 @@ def test_provider_form_validates(admin_client_, sandbox):
         "Unknown operation types",
         "failure_rate",
         "NAME of an environment",
-        "cannot fall back to itself",
         "cannot be negative",
     ):
         assert message in response
+    # The fallback select does not offer the provider itself: a forged choice is refused.
+    fallback_errors = re.search(
+        r'<ul class="errorlist"[^>]*id="id_fallback_provider_error">(.*?)</ul>', response, re.S
+    )
+    assert fallback_errors and "Select a valid choice" in fallback_errors.group(1)
     assert Provider.objects.get(id="sandbox").operation_types != ["hologram"]
 
 

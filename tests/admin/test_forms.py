@@ -452,9 +452,12 @@ def test_workspace_form_saves_its_memberships(panel, user, sandbox):
 
 
 def test_generation_detail_save_changes_nothing(panel, completed):
-    """Every field of a generation is read-only: its own form saves nothing."""
+    """Every field of a generation is read-only: the page has no Save button, and a post
+    of its form (as if it had one) saves nothing."""
     before = Generation.objects.values().get(id=completed.id)
-    form = form_in(panel.get(detail(completed.id)).content.decode(), form_id="generation_form")
+    page = panel.get(detail(completed.id)).content.decode()
+    assert 'name="_save"' not in page and 'name="_continue"' not in page
+    form = form_in(page, form_id="generation_form")
     done = panel.post(detail(completed.id), form.data(_save="Save"), follow=True)
     assert done.redirect_chain[-1][0] == CHANGELIST
     after = Generation.objects.values().get(id=completed.id)

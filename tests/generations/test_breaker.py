@@ -66,7 +66,7 @@ def test_a_low_success_rate_in_the_window_opens_it(sandbox):
             _fault(sandbox, at)
     row = ProviderBreaker.objects.get(provider=sandbox)
     assert row.state == "open"
-    assert row.reason.startswith("success rate 40% over 10 calls")
+    assert row.reason.startswith("6 of 10 calls failed in 60 s")
 
 
 def test_the_request_own_faults_never_count(sandbox):

@@ -115,3 +115,17 @@ def test_a_signing_secret_is_masked_in_logs():
     assert "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" not in redact(
         "secret is whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw in a line"
     )
+
+
+def test_delivery_page_is_read_only_and_times_attempts_to_the_millisecond(admin_client, delivery):
+    from datetime import UTC, datetime
+
+    from webhooks.models import DeliveryAttempt
+
+    at = datetime(2026, 3, 4, 5, 6, 7, 891_000, tzinfo=UTC)
+    DeliveryAttempt.objects.create(
+        delivery=delivery, number=1, attempted_at=at, outcome="failed", status_code=503
+    )
+    page = admin_client.get(f"/admin/webhooks/delivery/{delivery.id}/change/").content.decode()
+    assert "2026-03-04 05:06:07.891 UTC" in page
+    assert 'name="_save"' not in page and 'name="_continue"' not in page
