@@ -159,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     env = harness.bench_env(args)
     harness.database_ensure(args.database_url)
     harness.manage(env, "migrate", "--noinput", "-v", "0")
-    token = harness.manage(env, "create_api_token", "bench", "--workspace", "bench").strip()
+    token = harness.manage(
+        env, "create_api_token", "bench", "--workspace", "bench", "--create-workspace"
+    ).strip()
     harness.django_setup(env)
     harness.data_prepare()
     from django.conf import settings

@@ -33,6 +33,8 @@ def _create(api, prompt: str | None = None) -> str:
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_transition_publishes_one_wake_up_after_commit(api, no_dispatch, settings):
+    # Pub/sub channels are global to the server: one of its own, unheard by other tests.
+    settings.GENPIPE_STREAM_CHANNEL = f"genpipe-test:{uuid.uuid4().hex}:events"
     generation_id = _create(api)
     subscriber = redis.Redis.from_url(settings.REDIS_URL).pubsub()
     subscriber.subscribe(wakeup_channel())

@@ -90,3 +90,6 @@ def test_the_list_updates_a_row_badge_without_a_reload(panel, server, token, san
     row.locator(".gp-badge.gp-status-completed").wait_for(timeout=30000)
     assert panel.evaluate("window.gpNotReloaded") is True
     assert "gp-live-updated" in (row.get_attribute("class") or "")
+    # The status chip is a link to its status's list: it follows the new status too.
+    href = row.locator(".gp-badge").get_attribute("href") or ""
+    assert "status__exact=completed" in href, href

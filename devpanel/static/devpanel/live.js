@@ -7,6 +7,13 @@
   function setBadge(badge, status) {
     badge.className = "gp-badge gp-status-" + status;
     badge.textContent = status;
+    if (badge.tagName === "A") {
+      // A status chip links to the list of its status: follow the new one.
+      var link = new URL(badge.href, window.location.href);
+      link.searchParams.set("status__exact", status);
+      badge.href = link.pathname + link.search;
+      badge.title = "Generations " + status;
+    }
   }
 
   function say(live, text) {
