@@ -32,7 +32,9 @@ def test_the_readme_documents_the_asgi_command():
 
 def test_gunicorn_with_uvicorn_workers_serves_streams_and_the_websocket(tmp_path):
     site = embedded_site(tmp_path)
-    token = site.manage("create_api_token", "ada", "--workspace", "studio").stdout.strip()
+    token = site.manage(
+        "create_api_token", "ada", "--workspace", "studio", "--create-workspace"
+    ).stdout.strip()
     assert token
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
