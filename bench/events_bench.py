@@ -59,6 +59,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fanout-gap-ms", type=float, default=250.0, help="between transitions, fan-out"
     )
     parser.add_argument("--creates", type=int, default=400, help="per on/off round")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated scenarios (sse_1,ws_1,sse_fanout,ws_fanout); no create path "
+        "(a quick look, not for --markdown)",
+    )
     parser.add_argument("--markdown", action="store_true", help="rewrite RESULTS.md section")
     parser.add_argument("--json-out", default="", help="also write the JSON here")
     parser.add_argument(
@@ -132,7 +138,7 @@ def fixtures() -> tuple[Any, str]:
         enabled=True, settings={"latency_ms": 0, "failure_rate": 0.0}
     )
     slug = f"bench-events-{uuid.uuid4().hex[:8]}"
-    key = api_token_create(username=slug, workspace_slug=slug)
+    key = api_token_create(username=slug, workspace_slug=slug, create_workspace=True)
     assert Token.objects.filter(key=key).exists()
     return Workspace.objects.get(slug=slug), key
 
@@ -425,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
             ("sse_fanout", "sse", args.subscribers, args.fanout_transitions, fan_gap),
             ("ws_fanout", "ws", args.subscribers, args.fanout_transitions, fan_gap),
         ]
+        if args.only:
+            by_name = {run[0]: run for run in runs}
+            runs = [by_name[name] for name in args.only.split(",")]
         for name, kind, clients, count, spacing in runs:
             print(f"events bench: {name} ({clients} clients, {count} transitions)...", flush=True)
             # A fresh server per scenario: its memory before/after is this scenario's own.
@@ -436,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 stop_server(server)
             print(json.dumps(result[name]), flush=True)
+        if args.only:
+            print(json.dumps({n: result[n]["after_commit"] for n, *_ in runs}), flush=True)
+            return 0
         print("events bench: create path, wake-up off vs on...", flush=True)
         result["create_cost"] = create_cost(workspace, args.creates)
         result["publish_floor"] = publish_round_trip(args.redis_url)

@@ -34,7 +34,7 @@ ROOT = BENCH_DIR.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import events_bench  # noqa: E402
+from bench import events_bench, webhooks_bench  # noqa: E402
 from bench.budgets_bench import render_budgets, run_budgets  # noqa: E402
 from bench.load import (  # noqa: E402  (needs ROOT on sys.path)
     ScenarioSpec,
@@ -768,6 +768,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += peer_report.render_markdown(results)
     if "events" in results:
         lines += events_bench.render(results["events"])
+    lines += webhooks_bench.current_section()  # run on its own; kept as it was
     lines += ["", f"Total wall time of the run: {results['wall_s']:.0f} s.", ""]
     return "\n".join(lines)
 

@@ -8,8 +8,10 @@ all read this one table through these functions (docs/events.md).
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Collection, Iterable
+from functools import reduce
 from typing import Any
 
 from django.db.models import Q
@@ -49,6 +51,34 @@ def is_terminal_event(event: dict[str, Any]) -> bool:
     return event.get("type") in TERMINAL_EVENT_TYPES
 
 
+def _id_runs(ids: Collection[int]) -> tuple[list[tuple[int, int]], list[int]]:
+    """``ids`` as runs of consecutive ids (``(first, last)``, two ids or more) and the
+    ids left alone: a hole of thousands of ids is one ``BETWEEN``, not thousands of
+    query parameters."""
+    runs: list[tuple[int, int]] = []
+    singles: list[int] = []
+    ordered = sorted(set(ids))
+    start = 0
+    for index in range(1, len(ordered) + 1):
+        if index < len(ordered) and ordered[index] == ordered[index - 1] + 1:
+            continue
+        first, last = ordered[start], ordered[index - 1]
+        if first == last:
+            singles.append(first)
+        else:
+            runs.append((first, last))
+        start = index
+    return runs, singles
+
+
+def _also(ids: Collection[int]) -> Q:
+    runs, singles = _id_runs(ids)
+    conditions = [Q(id__range=run) for run in runs]
+    if singles:
+        conditions.append(Q(id__in=singles))
+    return reduce(operator.or_, conditions)
+
+
 def _statuses(types: Iterable[str] | None) -> list[str] | None:
     if types is None:
         return None
@@ -70,11 +100,13 @@ def events_after(
     (``None``: every workspace; callers scope it to what the user may see), ``types`` to
     those event types. ``also_ids`` adds rows by id even at or below ``last_id`` (a feed
     reader re-checks ids that were missing when it last read: a transaction that took its
-    id earlier may commit later). At most ``limit`` rows; one query, no side effects.
+    id earlier may commit later); consecutive ids are asked for as one range, so a long
+    hole (rows deleted, a sequence that jumped) costs one condition, not one parameter per
+    id. At most ``limit`` rows; one query, no side effects.
     """
     after = Q(id__gt=last_id or 0)
     if also_ids:
-        after |= Q(id__in=list(also_ids))
+        after |= _also(also_ids)
     rows = GenerationEvent.objects.filter(after).select_related("generation")
     if generation_id is not None:
         rows = rows.filter(generation_id=generation_id)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from generations.events import events_after, events_latest_id, is_terminal_event
+from generations.events import _id_runs, events_after, events_latest_id, is_terminal_event
 from generations.models import GenerationEvent, Status
 from generations.services.lifecycle import generation_transition
 from tests.builders import create_body
@@ -55,3 +57,20 @@ def test_events_after_scopes_to_workspaces_and_rereads_named_ids(api, other_api,
     # An id at or below last_id is read again when named (a late-committing row).
     reread = events_after(theirs_row.id, also_ids=[mine_row.id])
     assert [e["event_id"] for e in reread] == [mine_row.id]
+
+
+def test_id_runs_splits_consecutive_ids_from_lone_ones():
+    assert _id_runs([10, 2, 3, 1, 7, 9, 3, 12]) == ([(1, 3), (9, 10)], [7, 12])
+    assert _id_runs([]) == ([], [])
+
+
+def test_a_long_hole_is_read_again_as_a_range_not_one_parameter_per_id(api, no_dispatch):
+    ids = [GenerationEvent.objects.get(generation_id=_create(api, f"g{n}")).id for n in range(4)]
+    # A hole of thousands of ids ending at the second row, the fourth row alone: the rows
+    # in them come back, those outside (the third) do not, whatever last_id says.
+    hole = set(range(ids[1] - 3000, ids[1] + 1)) | {ids[3]}
+    with CaptureQueriesContext(connection) as queries:
+        reread = events_after(ids[3], also_ids=hole)
+    assert [e["event_id"] for e in reread] == [ids[0], ids[1], ids[3]]
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    assert "BETWEEN" in sql and len(sql) < 3000, sql[:500]
