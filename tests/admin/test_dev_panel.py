@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from generations.models import Generation, Provider
-from tests.builders import create_body, transition_body
+from tests.builders import create_body
 
 URL = "/api/v1/generations"
 CHANGELIST = "/admin/generations/generation/"
@@ -26,27 +26,6 @@ def admin_client_(staff) -> Client:
     client = Client()
     client.force_login(staff)
     return client
-
-
-@pytest.fixture
-def mix(api, sandbox, django_capture_on_commit_callbacks) -> dict[str, str]:
-    """Completed, failed and pending generations made through the API and the worker."""
-    ids = {}
-    with django_capture_on_commit_callbacks(execute=True):
-        ids["done"] = api.post(URL, create_body(), format="json").json()["id"]
-        ids["talk"] = api.post(
-            URL, create_body(config={"generation_type": "dialogue"}), format="json"
-        ).json()["id"]
-    sandbox.settings = {"failure_rate": 1.0, "failure_code": "sandbox_busy"}
-    sandbox.save()
-    with django_capture_on_commit_callbacks(execute=True):
-        ids["failed"] = api.post(
-            URL, create_body(config={"prompt": "doomed"}), format="json"
-        ).json()["id"]
-    sandbox.settings = {}
-    sandbox.save()
-    ids["pending"] = api.post(URL, transition_body(), format="json").json()["id"]
-    return ids
 
 
 def text(response) -> str:
