@@ -33,6 +33,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, not the repository
+    sys.path.insert(0, str(ROOT))
+
+from bench.sections import section_replace  # noqa: E402
+
 BEGIN, END = "<!-- budgets:begin -->", "<!-- budgets:end -->"
 
 
@@ -197,18 +202,6 @@ def render_budgets(doc: dict[str, Any]) -> list[str]:
     return [*lines, "", END]
 
 
-def markdown_replace(path: Path, section: list[str]) -> None:
-    """Put ``section`` in place of the file's budgets section (appended when missing)."""
-    text = path.read_text() if path.exists() else ""
-    block = "\n".join(section)
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def run_budgets(env: dict[str, str], creates: int = 300, timeout_s: float = 600) -> dict[str, Any]:
     """Run this benchmark in its own process with ``env``; its JSON document."""
     proc = subprocess.run(
@@ -251,7 +244,7 @@ def main() -> int:
     }
     print(json.dumps(doc, indent=2))
     if args.markdown:
-        markdown_replace(args.markdown, render_budgets(doc))
+        section_replace(args.markdown, BEGIN, END, render_budgets(doc))
     return 0
 
 

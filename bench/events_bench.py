@@ -38,6 +38,11 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
+if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, not the repository
+    sys.path.insert(0, str(ROOT))
+
+from bench.sections import section_replace  # noqa: E402
+
 RESULTS = BENCH_DIR / "RESULTS.md"
 BEGIN, END = "<!-- events-bench:begin -->", "<!-- events-bench:end -->"
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/genpipe_bench"
@@ -404,7 +409,7 @@ def publish_round_trip(redis_url: str, count: int = 2000) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render:
-        write_section(render(json.loads(Path(args.render).read_text())))
+        section_replace(RESULTS, BEGIN, END, render(json.loads(Path(args.render).read_text())))
         return 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
@@ -473,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json_out:
         Path(args.json_out).write_text(text)
     if args.markdown:
-        write_section(render(result))
+        section_replace(RESULTS, BEGIN, END, render(result))
     return 0
 
 
@@ -594,17 +599,6 @@ def per_connection(run: dict[str, Any]) -> str:
     if run["clients"] < 100:
         return "—"
     return f"{run['rss_kib_per_connection']} KiB"
-
-
-def write_section(lines: list[str]) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    section = "\n".join(lines).strip("\n")
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.events_bench import free_port, pct  # noqa: E402
+from bench.sections import section_current, section_replace  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 BEGIN, END = "<!-- webhooks-bench:begin -->", "<!-- webhooks-bench:end -->"
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json_out:
         Path(args.json_out).write_text(text)
     if args.markdown:
-        write_section(render(result))
+        section_replace(RESULTS, BEGIN, END, render(result))
     return 0
 
 
@@ -329,21 +330,7 @@ def render(result: dict[str, Any]) -> list[str]:
 def current_section() -> list[str]:
     """This section as RESULTS.md holds it now (``[]`` when absent): ``bench/run.py``
     rewrites the whole file without running this benchmark, and keeps it."""
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    if BEGIN not in text or END not in text:
-        return []
-    return ["", BEGIN + text.split(BEGIN, 1)[1].split(END, 1)[0] + END, ""]
-
-
-def write_section(lines: list[str]) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    section = "\n".join(lines).strip("\n")
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    return section_current(RESULTS, BEGIN, END)
 
 
 if __name__ == "__main__":
