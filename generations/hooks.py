@@ -98,30 +98,30 @@ def demo_extensions() -> tuple[Callable[..., Any], ...]:
     return _load("GENPIPE_DEMO_EXTENSIONS")
 
 
+def _notify(setting: str, listeners: tuple[Callable[..., Any], ...], *args: Any) -> None:
+    """Call each listener; one that raises is logged and never stops the others."""
+    for listener in listeners:
+        try:
+            listener(*args)
+        except Exception:
+            logger.exception("%s: %s failed", setting, getattr(listener, "__name__", listener))
+
+
 def status_changed(change: StatusChange) -> None:
     """Tell every transition listener (call after commit)."""
-    for listener in _load("GENPIPE_TRANSITION_LISTENERS"):
-        try:
-            listener(change)
-        except Exception:
-            logger.exception("transition listener %s failed", getattr(listener, "__name__", ""))
+    setting = "GENPIPE_TRANSITION_LISTENERS"
+    _notify(setting, _load(setting), change)
 
 
 def generation_reused(generation: Any, reason: str) -> None:
-    for listener in _load("GENPIPE_REUSE_LISTENERS"):
-        try:
-            listener(generation, reason)
-        except Exception:
-            logger.exception("reuse listener %s failed", getattr(listener, "__name__", ""))
+    setting = "GENPIPE_REUSE_LISTENERS"
+    _notify(setting, _load(setting), generation, reason)
 
 
 def cache_looked_up(outcome: str, operation_type: str) -> None:
     """Tell every cache lookup listener of one create's lookup outcome."""
-    for listener in _load("GENPIPE_CACHE_LOOKUP_LISTENERS"):
-        try:
-            listener(outcome, operation_type)
-        except Exception:
-            logger.exception("cache lookup listener %s failed", getattr(listener, "__name__", ""))
+    setting = "GENPIPE_CACHE_LOOKUP_LISTENERS"
+    _notify(setting, _load(setting), outcome, operation_type)
 
 
 def attempt_finished(row: Any, *, model: str, finished_at: datetime) -> None:
@@ -144,8 +144,4 @@ def attempt_finished(row: Any, *, model: str, finished_at: datetime) -> None:
         started_at=row.started_at,
         finished_at=finished_at,
     )
-    for listener in listeners:
-        try:
-            listener(attempt)
-        except Exception:
-            logger.exception("attempt listener %s failed", getattr(listener, "__name__", ""))
+    _notify("GENPIPE_ATTEMPT_LISTENERS", listeners, attempt)
