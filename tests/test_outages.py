@@ -15,7 +15,8 @@ import redis
 from core import outages
 from core.outages import outage_failures, outages_reset, redis_client
 from tests.conftest import IN_CI  # in CI a missing redis-server fails, never skips
-from tests.e2e.test_hung_dependencies import PrivateRedis, free_port
+from tests.e2e.test_hung_dependencies import PrivateRedis
+from tests.ports import free_port
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None and not IN_CI, reason="redis-server"

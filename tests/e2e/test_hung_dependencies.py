@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ from django.db import connection
 from generations.models import Generation
 from tests.builders import create_body
 from tests.conftest import IN_CI  # in CI a missing redis-server fails, never skips
+from tests.ports import free_port
 
 pytestmark = [
     pytest.mark.postgres,
@@ -48,12 +48,6 @@ URL = "/api/v1/generations"
 # assertions allow a generous multiple for a loaded two-core CI machine.
 CREATE_BOUND_S = 3.0
 HANG_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Any, timeout: float, what: str) -> None:

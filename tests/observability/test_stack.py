@@ -25,8 +25,9 @@ from rest_framework.authtoken.models import Token
 from generations.models import Generation, ProviderAttempt, Workspace, WorkspaceMembership
 from observability.metrics import DURATION_BUCKETS, TOKEN_BUCKETS
 from tests.builders import create_body
+from tests.ports import free_port
 
-from .stack import OtlpReceiver, Stack, free_port, wait_until
+from .stack import OtlpReceiver, Stack, wait_until
 
 pytestmark = [
     pytest.mark.postgres,

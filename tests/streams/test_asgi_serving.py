@@ -17,7 +17,7 @@ import pytest
 import websockets.sync.client
 
 from tests.embedded import embedded_site
-from tests.streams.servers import free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = "-k uvicorn_worker.UvicornWorker"
