@@ -345,6 +345,9 @@ GENPIPE_STREAM_HEARTBEAT_S = env_float("GENPIPE_STREAM_HEARTBEAT_S", 15.0)
 # The feed's reader (one per web process) keeps its connection while reads follow each
 # other within this many seconds, and closes it after (streams.db.ReaderThread).
 GENPIPE_STREAM_DB_KEEP_S = env_float("GENPIPE_STREAM_DB_KEEP_S", 2.0)
+# The reader (and its Redis subscription) stays this long after the last stream closed, so
+# back-to-back Prefer: wait requests do not restart it each time (streams.feed).
+GENPIPE_STREAM_LINGER_S = env_float("GENPIPE_STREAM_LINGER_S", 10.0)
 GENPIPE_STREAM_CHANNEL = os.environ.get("GENPIPE_STREAM_CHANNEL", "genpipe:events")
 # Live events a client may be behind before its stream is closed (it resumes by id).
 GENPIPE_STREAM_QUEUE_MAX = env_int("GENPIPE_STREAM_QUEUE_MAX", 1000)

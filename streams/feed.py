@@ -9,8 +9,11 @@ transition costs one query per process, not one per client.
 Ids are taken when a transaction inserts its row, not when it commits: a row with a lower
 id can become visible after a higher one. The reader remembers the ids it skipped over
 ("gaps") for ``GENPIPE_STREAM_GAP_S`` and asks for them again on every read, so such a
-row is still delivered (late, but once). The reader stops when the last subscription
-leaves and starts again, a little in the past, with the next one.
+row is still delivered (late, but once). The reader stops ``GENPIPE_STREAM_LINGER_S``
+after the last subscription left (reading on meanwhile, so it stays current), and starts
+again, a little in the past, with the next one: a client that waits on one generation
+after another (``Prefer: wait``) finds the reader, its connection and its Redis
+subscription ready instead of paying for a restart, and its look-back read, each time.
 """
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ class Feed:
         # The newest id known to have committed: where a live-only subscription starts.
         self.newest_id = 0
         self._db = ReaderThread()
+        self._left_at: float | None = None  # loop time the last subscription left
 
     async def add(self, subscription: Subscription) -> None:
         """Register a subscription; returns once the reader runs (live from then on)."""
@@ -148,7 +152,7 @@ class Feed:
     def remove(self, subscription: Subscription) -> None:
         self.subscriptions.discard(subscription)
         if not self.subscriptions:
-            self._wake.set()  # the reader sees nobody is left and stops
+            self._wake.set()  # the reader sees nobody is left and starts lingering
 
     def wake(self) -> None:
         self._wake.set()
@@ -162,14 +166,14 @@ class Feed:
             self._ready.set()
             if settings.REDIS_URL:
                 listener = asyncio.create_task(self._listen(settings.REDIS_URL))
-            while self.subscriptions:
+            while self._wanted():
                 self._wake.clear()
                 try:
                     await self._read()
                 except Exception:  # a bug must not leave the subscriptions without a reader
                     logger.exception("the event feed's read failed")
                     await asyncio.sleep(float(settings.GENPIPE_STREAM_POLL_S))
-                if not self._wake.is_set() and self.subscriptions:
+                if not self._wake.is_set() and self._wanted():
                     await self._idle()
         finally:
             if listener is not None:
@@ -178,15 +182,29 @@ class Feed:
             self._ready.set()  # never leave a subscriber waiting on a reader that died
             self._db.close_soon()
 
+    def _wanted(self) -> bool:
+        """Someone subscribes, or the last one left less than ``GENPIPE_STREAM_LINGER_S``
+        ago."""
+        if self.subscriptions:
+            self._left_at = None
+            return True
+        now = asyncio.get_running_loop().time()
+        if self._left_at is None:
+            self._left_at = now
+        return now - self._left_at < float(settings.GENPIPE_STREAM_LINGER_S)
+
     async def _idle(self) -> None:
-        """Wait for a wake-up or the poll interval; close the reader's connection when
-        nothing came within ``GENPIPE_STREAM_DB_KEEP_S``."""
+        """Wait for a wake-up or the poll interval (at most until the linger ends); close
+        the reader's connection when nothing came within ``GENPIPE_STREAM_DB_KEEP_S``."""
         loop = asyncio.get_running_loop()
         interval = float(
             settings.GENPIPE_STREAM_SAFETY_POLL_S
             if self._listening
             else settings.GENPIPE_STREAM_POLL_S
         )
+        if not self.subscriptions and self._left_at is not None:
+            linger_end = self._left_at + float(settings.GENPIPE_STREAM_LINGER_S)
+            interval = max(0.0, min(interval, linger_end - loop.time()))
         deadline = loop.time() + interval
         keep = float(settings.GENPIPE_STREAM_DB_KEEP_S)
         if self._db.connected and keep < interval:
@@ -217,9 +235,10 @@ class Feed:
             return result
 
     async def _read(self) -> None:
-        """Read what is new once and fan it out; pages on while a full page came back."""
+        """Read what is new once and fan it out; pages on while a full page came back.
+        Also without subscriptions (lingering): the watermark stays current."""
         loop = asyncio.get_running_loop()
-        while self.subscriptions:
+        while True:
             now = loop.time()
             ttl = float(settings.GENPIPE_STREAM_GAP_S)
             self._gaps = {i: t for i, t in self._gaps.items() if now - t < ttl}

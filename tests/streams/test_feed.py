@@ -188,3 +188,41 @@ def current_feed_used() -> bool:
     from streams.feed import _FEEDS
 
     return any(feed.subscriptions for feed in _FEEDS.values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reader_lingers_between_streams_and_stops_after(api, no_dispatch, settings):
+    # No Redis: the reader polls. A client waiting on one generation after another
+    # finds the reader still running; once the linger is over it stops.
+    settings.REDIS_URL = ""
+    settings.GENPIPE_STREAM_POLL_S = 0.05
+    settings.GENPIPE_STREAM_LINGER_S = 0.5
+    first, second = _create(api), _create(api)
+
+    async def wait_for_processing(generation_id: str) -> None:
+        async with EventStream(Scope(generation_id=generation_id)) as stream:
+            events = stream.events()
+            await asyncio.to_thread(_processing, generation_id)
+            event = await asyncio.wait_for(anext(events), 10)
+            assert event.generation_id == generation_id
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        feed = current_feed()
+        await wait_for_processing(first)
+        reader = feed._task
+        await wait_for_processing(second)
+        same_reader = feed._task is reader
+        running_after = reader is not None and not reader.done()
+        await asyncio.sleep(1.5)  # the linger (0.5 s) and a poll are over
+        return same_reader, running_after, reader is not None and reader.done()
+
+    same_reader, running_after, stopped = asyncio.run(scenario())
+    connections.close_all()
+    assert (same_reader, running_after, stopped) == (True, True, True)
+
+
+def _processing(generation_id: str) -> None:
+    try:
+        generation_transition(generation_id=generation_id, to_status=Status.PROCESSING)
+    finally:
+        connections.close_all()  # a thread of asyncio's pool: close what it opened
