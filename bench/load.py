@@ -45,7 +45,17 @@ if str(ROOT) not in sys.path:
 from tests.builders import create_body  # noqa: E402  (needs ROOT on sys.path)
 
 CREATE_PATH = "/api/v1/generations"
-OPS = ("noop", "insert", "create_cold", "create_cache_hit", "post_to_completed", "list")
+OPS = (
+    "noop",
+    "insert",
+    "create_cold",
+    "create_cache_hit",
+    "post_to_completed",
+    "post_to_completed_wait",
+    "list",
+)
+# ``Prefer: wait`` of the post_to_completed_wait op (RFC 7240; served by the ASGI app only)
+PREFER_WAIT_S = 30
 # list query parameter -> the result field every result of the page must equal
 LIST_FILTER_FIELDS = {
     "status": "status",
@@ -86,6 +96,7 @@ class Sample(NamedTuple):
     generation_id: str
     polls: int
     error: str
+    first_ms: float = 0.0  # post_to_completed*: the POST's own latency
 
 
 class Client:
@@ -97,6 +108,7 @@ class Client:
         self.requests_on_conn = 0
         self.reconnects = 0
         self.celery_tools: Any = None  # celery_noop: (app, redis client, reply key)
+        self.last_headers: http.client.HTTPMessage | None = None
         self.headers = {
             "Authorization": f"Token {target.token}",
             "Accept": "application/json",
@@ -109,7 +121,14 @@ class Client:
         self.conn = None
         self.requests_on_conn = 0
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        headers = {**self.headers, **extra} if extra else self.headers
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(
@@ -117,7 +136,7 @@ class Client:
                 )
             reused = self.requests_on_conn > 0
             try:
-                self.conn.request(method, path, body=body, headers=self.headers)
+                self.conn.request(method, path, body=body, headers=headers)
                 response = self.conn.getresponse()
                 data = response.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
@@ -129,6 +148,7 @@ class Client:
                 self.reconnects += 1
                 continue
             self.requests_on_conn += 1
+            self.last_headers = response.headers
             if response.will_close:
                 self.close()
             return response.status, data
@@ -230,6 +250,7 @@ def op_post_to_completed(client: Client, spec: ScenarioSpec) -> Sample:
     body = _cold_body("p2c")
     start = time.monotonic()
     status, data = client.request("POST", CREATE_PATH, body)
+    first_ms = (time.monotonic() - start) * 1000
     doc = _json(data)
     if status != 201:
         return _fail(start, status, data.decode(errors="replace"))
@@ -249,7 +270,43 @@ def op_post_to_completed(client: Client, spec: ScenarioSpec) -> Sample:
             return _fail(start, status, data.decode(errors="replace"), gen_id, polls)
         doc = _json(data)
         current = str(doc.get("status"))
-    return Sample(start, time.monotonic(), True, 200, "completed", gen_id, polls, "")
+    return Sample(start, time.monotonic(), True, 200, "completed", gen_id, polls, "", first_ms)
+
+
+def op_post_to_completed_wait(client: Client, spec: ScenarioSpec) -> Sample:
+    """POST → completed the way a client that wants the result asks for it: ``Prefer:
+    wait`` on the POST (``params["wait_on"] == "post"``, one request) or a POST without
+    it then one ``GET`` with it (``"get"``). Each answer must carry
+    ``Preference-Applied`` (a WSGI server ignores the preference, that is an error here);
+    an answer still not terminal after the wait is asked again with a GET."""
+    prefer = {"Prefer": f"wait={PREFER_WAIT_S}"}
+    on_post = spec.params.get("wait_on", "post") == "post"
+    body = _cold_body("p2c-wait")
+    start = time.monotonic()
+    status, data = client.request("POST", CREATE_PATH, body, prefer if on_post else None)
+    first_ms = (time.monotonic() - start) * 1000
+    doc = _json(data)
+    if status != 201:
+        return _fail(start, status, data.decode(errors="replace"))
+    gen_id, requests = str(doc["id"]), 0
+    applied = client.last_headers is not None and "Preference-Applied" in client.last_headers
+    while True:
+        if on_post and not applied:
+            return _fail(start, status, "no Preference-Applied: not the ASGI server?", gen_id)
+        current = str(doc.get("status"))
+        if current == "completed":
+            end = time.monotonic()
+            return Sample(start, end, True, status, "completed", gen_id, requests, "", first_ms)
+        if current in ("failed", "cancelled"):
+            return _fail(start, status, f"generation {gen_id} ended {current}", gen_id, requests)
+        if time.monotonic() > start + spec.completion_timeout_s:
+            return _fail(start, 0, f"generation {gen_id} still {current} (timeout)", gen_id)
+        status, data = client.request("GET", f"{CREATE_PATH}/{gen_id}", None, prefer)
+        requests += 1
+        if status != 200:
+            return _fail(start, status, data.decode(errors="replace"), gen_id, requests)
+        doc, on_post = _json(data), True  # from here on every answer must be a waited one
+        applied = client.last_headers is not None and "Preference-Applied" in client.last_headers
 
 
 def list_page_problem(doc: dict[str, Any], params: dict[str, Any]) -> str:
@@ -337,6 +394,7 @@ OP_FUNCS: dict[str, Callable[[Client, ScenarioSpec], Sample]] = {
     "create_cold": op_create_cold,
     "create_cache_hit": op_create_cache_hit,
     "post_to_completed": op_post_to_completed,
+    "post_to_completed_wait": op_post_to_completed_wait,
     "create_slot_hit": op_create_slot_hit,
     "celery_noop": op_celery_noop,
     "list": op_list,
@@ -503,6 +561,7 @@ def summarize(
     in_window = [s for s in samples if window_start <= s.end <= window_end]
     ok_window = [s for s in in_window if s.ok]
     errors = [s for s in samples if not s.ok]
+    wall = time.time() - time.monotonic()
     latencies = [(s.end - s.start) * 1000 for s in ok_window]
     summary = latency_summary(latencies)
     return {
@@ -522,8 +581,19 @@ def summarize(
         ],
         "polls_mean": (sum(s.polls for s in ok_window) / len(ok_window)) if ok_window else 0.0,
         "generation_ids": [s.generation_id for s in ok_window if s.generation_id]
-        if spec.op == "post_to_completed"
+        if spec.op.startswith("post_to_completed")
         else [],
+        "first_latency": latency_summary([s.first_ms for s in ok_window])
+        if spec.op.startswith("post_to_completed")
+        else {},
+        # wall clock (CLOCK_MONOTONIC is system-wide): [sent, first answer, done] per id
+        "client_times": {
+            s.generation_id: [s.start + wall, s.start + wall + s.first_ms / 1000, s.end + wall]
+            for s in ok_window
+            if s.generation_id
+        }
+        if spec.op.startswith("post_to_completed")
+        else {},
         "reconnects": reconnects,
     }
 

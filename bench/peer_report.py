@@ -36,6 +36,19 @@ COMPARISONS: dict[str, tuple[str, str, str, tuple[str, float] | None]] = {
         "litellm_pass_through_c1 p99",
         None,
     ),
+    "p2c_wait_p50": (
+        "POST with `Prefer: wait` → completed vs pass-through at one client (both one "
+        "synchronous request), p50 ms",
+        "post_to_completed_wait_c1 p50 (ASGI)",
+        "litellm_pass_through_c1 p50",
+        ("<", 1.0),
+    ),
+    "p2c_wait_p99": (
+        "the same, p99 ms",
+        "post_to_completed_wait_c1 p99 (ASGI)",
+        "litellm_pass_through_c1 p99",
+        None,
+    ),
     "noop_cpu": (
         "authenticated no-op, server CPU ms/req",
         "ceiling_noop gunicorn",
@@ -87,6 +100,14 @@ def _sides(genpipe: dict[str, Any], peer: dict[str, Any]) -> dict[str, tuple[Any
         ),
         "p2c_p99": (
             _get(genpipe, "post_to_completed_c1", "latency", "p99_ms"),
+            _get(peer, "litellm_pass_through_c1", "latency", "p99_ms"),
+        ),
+        "p2c_wait_p50": (
+            _get(genpipe, "post_to_completed_wait_c1", "latency", "p50_ms"),
+            _get(peer, "litellm_pass_through_c1", "latency", "p50_ms"),
+        ),
+        "p2c_wait_p99": (
+            _get(genpipe, "post_to_completed_wait_c1", "latency", "p99_ms"),
             _get(peer, "litellm_pass_through_c1", "latency", "p99_ms"),
         ),
         "noop_cpu": (

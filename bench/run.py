@@ -34,7 +34,7 @@ ROOT = BENCH_DIR.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import events_bench, webhooks_bench  # noqa: E402
+from bench import events_bench, latency, serving, webhooks_bench  # noqa: E402
 from bench.budgets_bench import render_budgets, run_budgets  # noqa: E402
 from bench.load import (  # noqa: E402  (needs ROOT on sys.path)
     ScenarioSpec,
@@ -51,8 +51,6 @@ RESULTS_JSON = OUT_DIR / "results.json"
 SETTINGS_MODULE = "bench.bench_site.settings"
 WORKSPACE = "bench"
 CEILING_WORKSPACE = "bench-ceiling"
-GUNICORN_WORKERS, GUNICORN_THREADS = 2, 4
-CELERY_CONCURRENCY = 2
 ACTIVE = ("pending", "processing")
 # List scenarios: per size, a workspace and a user of the same slug (bench-list-<size>),
 # member of that workspace only, whose generations are seeded once and kept between runs.
@@ -156,6 +154,8 @@ def bench_env(args: argparse.Namespace) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    if args.trace:
+        env["BENCH_TRACE_REDIS_URL"] = args.redis_url
     return env
 
 
@@ -498,7 +498,9 @@ def http_call(
     return response.status, doc if isinstance(doc, dict) else {"value": doc}
 
 
-def wait_http(stack: Stack, port: int, token: str, timeout_s: float = 60.0) -> None:
+def wait_http(
+    stack: Stack, port: int, token: str, timeout_s: float = 60.0, name: str = "gunicorn"
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         stack.check_alive()
@@ -509,7 +511,7 @@ def wait_http(stack: Stack, port: int, token: str, timeout_s: float = 60.0) -> N
             if status not in (502, 503):
                 raise RuntimeError(f"/bench/noop answered {status}: {doc}")
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn not ready after {timeout_s}s:\n{stack.tail('gunicorn')}")
+    raise RuntimeError(f"{name} not ready after {timeout_s}s:\n{stack.tail(name)}")
 
 
 def warm_create(stack: Stack, port: int, token: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -592,15 +594,16 @@ class CpuProbe:
 
     def snapshot(self, client_pids: list[int]) -> dict[str, dict[int, float]]:
         """CPU seconds per component and pid (pid 0 holds the machine's busy/total)."""
+        # "gunicorn" is the web tier: the WSGI server and, when started, the ASGI one.
         groups = {
-            "gunicorn": self.stack.procs["gunicorn"].pid,
-            "celery": self.stack.procs["celery"].pid,
+            self.stack.procs[proc].pid: name
+            for proc, name in (("gunicorn", "gunicorn"), ("asgi", "gunicorn"), ("celery", "celery"))
+            if proc in self.stack.procs
         }
         out: dict[str, dict[int, float]] = {name: {} for name in COMPONENTS}
         for pid, comm, pgrp, cpu in _proc_stats():
-            for name, group in groups.items():
-                if pgrp == group:
-                    out[name][pid] = cpu
+            if pgrp in groups:
+                out[groups[pgrp]][pid] = cpu
             if comm.startswith("postgres"):
                 if f" {self.database} " in _cmdline(pid):
                     out["postgres"][pid] = cpu
@@ -684,11 +687,9 @@ def environment(args: argparse.Namespace, with_db: bool, load_avg: str) -> dict[
         "redis": redis_version,
         "redis_py": redis.__version__,
         "load_avg_start": load_avg,
-        "gunicorn_flags": (
-            f"-k gthread --workers {GUNICORN_WORKERS} --threads {GUNICORN_THREADS} "
-            "--bind 127.0.0.1:<free port>"
-        ),
-        "celery_flags": f"worker --pool=prefork --concurrency={CELERY_CONCURRENCY} -Q celery",
+        "gunicorn_flags": serving.flags(serving.wsgi_args(0)),
+        "asgi_flags": serving.flags(serving.asgi_args(0)),
+        "celery_flags": serving.flags(serving.celery_args()).replace("-A genpipe_site ", ""),
         "throttle_rate": args.throttle_rate,
         "git_head": _git_head(),
     }
@@ -749,6 +750,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     if sc:
         lines += [
             f"- gunicorn `{env['gunicorn_flags']}`; Celery `{env['celery_flags']}`",
+            f"- ASGI server (only the `Prefer: wait` scenarios): `{env.get('asgi_flags', '-')}`",
             f"- Throttles `GENPIPE_THROTTLE_USER` = `GENPIPE_THROTTLE_CREATE` = "
             f"`{env['throttle_rate']}`; `DJANGO_DEBUG=0`",
             "- **The load generator runs on the same machine** (closed loop, "
@@ -1102,6 +1104,8 @@ def _render_http(results: dict[str, Any]) -> list[str]:
         for name in p2c:
             r = sc[name]
             views = [("client POST→completed", r["latency"], _f(r["polls_mean"], 1))]
+            if r.get("first_latency"):
+                views.append(("client POST alone", r["first_latency"], ""))
             rows = r.get("rows", {})
             for label, key in (
                 ("rows created→completed", "created_to_completed"),
@@ -1116,6 +1120,7 @@ def _render_http(results: dict[str, Any]) -> list[str]:
                     f"{_f(lat.get('p95_ms'), 2)} | {_f(lat.get('p99_ms'), 2)} | "
                     f"{_f(lat.get('max_ms'), 1)} | {polls} |"
                 )
+    lines += latency.render(results)
     errors = {n: r["error_samples"] for n, r in sc.items() if r["errors"]}
     lines += ["", "## Errors", ""]
     if not errors:
@@ -1237,6 +1242,8 @@ SCENARIOS = (
     "create_slot_hit",  # a hit served from the Redis slot (the dedup lookup misses)
     "post_to_completed_c1",
     "post_to_completed_c4",
+    "post_to_completed_wait_c1",  # POST with Prefer: wait, against the ASGI server
+    "post_to_completed_getwait_c1",  # POST, then one GET with Prefer: wait (ASGI)
     *LIST_SCENARIOS,  # list_100k_first ... list_1m_page2
     "ceiling_noop_recheck",
     "telemetry",  # in-process Redis micro-benchmarks, run before the stack starts
@@ -1287,6 +1294,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
     peer_litellm.add_arguments(parser)
     parser.add_argument("--no-markdown", action="store_true", help="only write results.json")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="stamp each generation's trip through Celery and split POST→completed into "
+        "segments (costs CPU: not for the reported run)",
+    )
     parser.add_argument(
         "--serve",
         action="store_true",
@@ -1342,6 +1355,12 @@ def scenario_specs(
         "post_to_completed_c1": spec("post_to_completed_c1", "post_to_completed", 1),
         "post_to_completed_c4": spec(
             "post_to_completed_c4", "post_to_completed", args.p2c_concurrency
+        ),
+        "post_to_completed_wait_c1": spec(
+            "post_to_completed_wait_c1", "post_to_completed_wait", 1, wait_on="post"
+        ),
+        "post_to_completed_getwait_c1": spec(
+            "post_to_completed_getwait_c1", "post_to_completed_wait", 1, wait_on="get"
         ),
     }
 
@@ -1458,25 +1477,16 @@ def run_http(
     port = free_port()
 
     print(f"starting gunicorn on 127.0.0.1:{port} and the Celery worker...", flush=True)
-    stack.start(
-        "gunicorn",
-        [
-            sys.executable,
-            *f"-m gunicorn -k gthread --workers {GUNICORN_WORKERS} --threads {GUNICORN_THREADS}"
-            f" --bind 127.0.0.1:{port} --graceful-timeout 5 genpipe_site.wsgi:application".split(),
-        ],
-        env,
-    )
-    stack.start(
-        "celery",
-        [
-            sys.executable,
-            *["-m", "celery", "-A", "genpipe_site", "worker", "--pool=prefork", "-Q", "celery"],
-            f"--concurrency={CELERY_CONCURRENCY}",
-        ],
-        env,
-    )
+    stack.start("gunicorn", [sys.executable, *serving.wsgi_args(port)], env)
+    stack.start("celery", [sys.executable, *serving.celery_args()], env)
+    asgi_port = 0
+    if any(name in serving.ASGI_SCENARIOS for name in names) or args.serve:
+        asgi_port = free_port()
+        print(f"starting the ASGI server on 127.0.0.1:{asgi_port}...", flush=True)
+        stack.start("asgi", [sys.executable, *serving.asgi_args(asgi_port)], env)
     wait_http(stack, port, token)
+    if asgi_port:
+        wait_http(stack, asgi_port, token, name="asgi")
     hit = cache_hit_params()
     warm = warm_create(stack, port, token, hit["body"])
     if "create_slot_hit" in names:  # its fixed scenes' slot, taken by one completed create
@@ -1489,7 +1499,8 @@ def run_http(
         print(
             f"serving: --port {port} --token {token} --workspace-id {ceiling_ws}\n"
             f"e.g. {sys.executable} bench/load.py --port {port} --token {token} "
-            f"--workspace-id {ceiling_ws} --scenario create_cold\nCtrl-C stops the stack.",
+            f"--workspace-id {ceiling_ws} --scenario create_cold\n"
+            f"ASGI server (Prefer: wait, streams): --port {asgi_port}\nCtrl-C stops the stack.",
             flush=True,
         )
         for size, list_token in tokens.items():
@@ -1502,6 +1513,7 @@ def run_http(
             stack.check_alive()
             time.sleep(1)
     target = Target("127.0.0.1", port, token)
+    asgi_target = Target("127.0.0.1", asgi_port, token)
     specs = scenario_specs(args, ceiling_ws, hit)
     list_targets = {size: Target("127.0.0.1", port, t) for size, t in tokens.items()}
     for name in names:
@@ -1509,12 +1521,17 @@ def run_http(
         stack.check_alive()
         probe = CpuProbe(stack, urlsplit(args.database_url).path.lstrip("/"))
         size = LIST_SCENARIOS.get(name, ("",))[0]
-        result = run_scenario(list_targets.get(size, target), spec, hook=probe.hook)
+        aimed = asgi_target if name in serving.ASGI_SCENARIOS else list_targets.get(size, target)
+        result = run_scenario(aimed, spec, hook=probe.hook)
         result["cpu"] = probe.delta(result["requests_window"])
-        if spec.op in ("create_cold", "post_to_completed"):
+        if spec.op in ("create_cold", "post_to_completed", "post_to_completed_wait"):
             result["drain"] = wait_drained()
-        if spec.op == "post_to_completed":
+        if spec.op.startswith("post_to_completed"):
             result["rows"] = row_timings(result["generation_ids"])
+            if args.trace:
+                traced = latency.stamps(result["client_times"], args.redis_url)
+                result["trace"] = latency.breakdown(traced)
+                latency.trace_clear(args.redis_url)
         results["scenarios"][name] = result
         lat = result["latency"]
         print(

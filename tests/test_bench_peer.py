@@ -272,6 +272,7 @@ def test_peer_ratios_set_genpipe_against_litellm() -> None:
         "post_to_completed_c1": _scenario(
             {"cpu_s": {"celery": 0.3}}, {"p50_ms": 9.0, "p99_ms": 30.0}
         ),
+        "post_to_completed_wait_c1": _scenario({}, {"p50_ms": 7.0, "p99_ms": 21.0}),
     }
     peer = {
         "litellm_noop": _scenario({"proxy_ms_per_req": 4.0}, {}),
@@ -289,6 +290,9 @@ def test_peer_ratios_set_genpipe_against_litellm() -> None:
     assert ratios["p2c_p50"]["ratio"] == pytest.approx(9 / 14)
     assert ratios["p2c_p50"]["met"] is True  # target < 1
     assert ratios["p2c_p99"]["met"] is None  # reported, no target
+    assert ratios["p2c_wait_p50"]["ratio"] == pytest.approx(7 / 14)
+    assert ratios["p2c_wait_p50"]["met"] is True  # target < 1
+    assert ratios["p2c_wait_p99"]["ratio"] == pytest.approx(21 / 20)
     assert ratios["noop_cpu"]["ratio"] == pytest.approx(0.5)
     assert ratios["cache_hit_stack_cpu"]["ratio"] == pytest.approx(0.5)
 
