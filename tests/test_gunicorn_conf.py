@@ -128,3 +128,41 @@ def test_unrouted_api_paths_are_json_404s_under_gunicorn(server):
     status, headers, answer = _get(server, "/api/v1/generations/", {})
     assert (status, headers["Content-Type"]) == (404, "application/json")
     assert "use /api/v1/generations." in json.loads(answer)["error"]["message"]
+
+
+def _listening_sockets(port: int) -> int:
+    """Sockets in LISTEN on 127.0.0.1:port (``/proc/net/tcp``, state 0A)."""
+    local = f"0100007F:{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1] == local and line.split()[3] == "0A")
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc/net/tcp")
+def test_each_worker_listens_on_its_own_socket(tmp_path: Path) -> None:
+    # reuse_port: the kernel spreads connections over the workers' sockets instead of
+    # the first worker to wake accepting them all (README "Running in production").
+    port = _free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn), "-c", str(CONF), "genpipe_site.wsgi"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "1"]
+    skip = {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "GENPIPE_ENV",
+        "DJANGO_SETTINGS_MODULE",
+    }
+    env = {k: v for k, v in os.environ.items() if k not in skip}
+    env.update(DJANGO_DEBUG="1", GENPIPE_VAR_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while _listening_sockets(port) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, "gunicorn exited"
+            time.sleep(0.1)
+        assert _listening_sockets(port) == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
