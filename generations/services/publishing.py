@@ -43,13 +43,29 @@ class _Direct:
 
     def __init__(self, app: Celery, url: str) -> None:
         self.url = url
-        options = app.conf.broker_transport_options or {}
-        self.client = redis.Redis.from_url(
-            url,
-            socket_timeout=options.get("socket_timeout"),
-            socket_connect_timeout=options.get("socket_connect_timeout"),
-            socket_keepalive=bool(options.get("socket_keepalive")),
-            retry=Retry(NoBackoff(), 0),  # one try: the sweeper publishes what failed
+        conf = app.conf
+        options = conf.broker_transport_options or {}
+        self.usable = not (
+            not url.startswith(("redis://", "rediss://"))
+            or conf.task_send_sent_event
+            or conf.task_protocol != 2
+            or conf.task_serializer != "json"
+            or conf.task_compression
+            or options.get("global_keyprefix")
+        )
+        self.argsrepr_maxsize = app.amqp.argsrepr_maxsize
+        self.repr_maxlevels = conf.task_repr_maxlevels
+        self.retry_policy = dict(conf.task_publish_retry_policy or {})
+        self.client = (
+            None
+            if not self.usable
+            else redis.Redis.from_url(
+                url,
+                socket_timeout=options.get("socket_timeout"),
+                socket_connect_timeout=options.get("socket_connect_timeout"),
+                socket_keepalive=bool(options.get("socket_keepalive")),
+                retry=Retry(NoBackoff(), 0),  # one try: the sweeper publishes what failed
+            )
         )
         self.origin = anon_nodename()
         self.steps = list(options.get("priority_steps") or PRIORITY_STEPS)
@@ -85,30 +101,23 @@ _lock = threading.Lock()
 
 
 def _direct_for(app: Celery) -> _Direct | None:
+    """The direct publisher, or ``None`` where ``apply_async`` must publish. Celery's
+    settings other than eager mode and the broker URL are read once per URL (they are
+    fixed at start-up)."""
     global _direct
     conf = app.conf
-    url = str(conf.broker_url or "")
-    options = conf.broker_transport_options or {}
-    if (
-        not url.startswith(("redis://", "rediss://"))
-        or conf.task_always_eager
-        or conf.task_send_sent_event
-        or conf.task_protocol != 2
-        or conf.task_serializer != "json"
-        or conf.task_compression
-        or options.get("global_keyprefix")
-        or app.current_worker_task is not None
-    ):
+    if conf.task_always_eager or app.current_worker_task is not None:
         return None
+    url = str(conf.broker_url or "")
     found = _direct
     if found is None or found.url != url:
         with _lock:
             found = _direct = _Direct(app, url)
-    return found
+    return found if found.usable else None
 
 
 def task_message(
-    *, task: Any, args: list[Any], priority: int, countdown: float | None, origin: str
+    *, task: Any, args: list[Any], priority: int, countdown: float | None, direct: _Direct
 ) -> tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]:
     """Headers, body and properties of the protocol-2 message ``apply_async`` sends."""
     app = task.app
@@ -129,11 +138,9 @@ def task_message(
         "timelimit": [task.time_limit, task.soft_time_limit],
         "root_id": task_id,
         "parent_id": None,
-        "argsrepr": saferepr(
-            args, app.amqp.argsrepr_maxsize, maxlevels=app.conf.task_repr_maxlevels
-        ),
+        "argsrepr": saferepr(args, direct.argsrepr_maxsize, maxlevels=direct.repr_maxlevels),
         "kwargsrepr": "{}",
-        "origin": origin,
+        "origin": direct.origin,
         "ignore_result": bool(task.ignore_result),
         "replaced_task_nesting": 0,
         "stamped_headers": None,
@@ -160,7 +167,7 @@ def task_publish(
         task.apply_async(args=args, priority=priority, countdown=countdown, retry=False)
         return
     headers, body, properties = task_message(
-        task=task, args=args, priority=priority or 0, countdown=countdown, origin=direct.origin
+        task=task, args=args, priority=priority or 0, countdown=countdown, direct=direct
     )
     signals.before_task_publish.send(
         sender=task.name,
@@ -170,7 +177,7 @@ def task_publish(
         declare=[],
         headers=headers,
         properties=properties,
-        retry_policy=dict(app.conf.task_publish_retry_policy or {}),
+        retry_policy=dict(direct.retry_policy),
     )
     properties.update(
         delivery_info={"exchange": "", "routing_key": queue},
@@ -185,6 +192,7 @@ def task_publish(
         "properties": properties,
     }
     try:
+        assert direct.client is not None
         direct.client.lpush(
             direct.key(queue, int(properties["priority"] or 0)), json.dumps(message)
         )

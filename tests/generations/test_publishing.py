@@ -107,3 +107,14 @@ def test_eager_mode_and_other_brokers_take_apply_async():
     conf = celery_app.conf
     assert conf.task_always_eager  # the test settings
     assert publishing._direct_for(celery_app) is None
+
+
+def test_a_filesystem_broker_takes_apply_async(broker_queue, monkeypatch):
+    conf = celery_app.conf
+    monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")  # Celery reads it first
+    assert conf.broker_url == "filesystem://"
+    publishing.publisher_reset()
+    assert publishing._direct_for(celery_app) is None
+    monkeypatch.undo()
+    publishing.publisher_reset()
+    assert publishing._direct_for(celery_app) is not None
