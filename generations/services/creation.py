@@ -38,6 +38,7 @@ from ..operations import operation_for
 from ..provider_cache import provider_cached
 from .canonical import canonicalize, reproducible_hash
 from .dispatch import generation_enqueue
+from .inserts import generation_rows_insert
 from .lookups import reusable_by_hash, reusable_by_id
 from .pricing import cost_estimate
 from .prompts import PromptResolution, prompt_assignment_record, prompt_resolve
@@ -245,9 +246,7 @@ def _insert(request: _Create) -> Generation:
     )
     for guard in create_guards():  # budgets and the like may refuse (nothing written yet)
         guard(generation, prepared)
-    generation.save(force_insert=True)
-    prompt_assignment_record(prepared.prompt)  # a new player's A/B version, now sticky
-    event = GenerationEvent.objects.create(
+    event = GenerationEvent(
         generation=generation,
         from_status="",
         to_status=Status.PENDING,
@@ -255,6 +254,8 @@ def _insert(request: _Create) -> Generation:
         actor=_actor(user),
         at=request.now,
     )
+    generation_rows_insert(generation, event)  # one statement on PostgreSQL
+    prompt_assignment_record(prepared.prompt)  # a new player's A/B version, now sticky
     change = StatusChange(
         event_id=event.id,
         generation_id=generation.id,
