@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from core.errors import ValidationFailed
 from core.throttling import ScopedRateThrottle, UserRateThrottle
 
+from .create_input import create_input_read
 from .errors import LegacyPayloadRejected, is_legacy_payload
 from .filters import GenerationFilter, query_parameters_check
 from .models import Workspace
@@ -124,10 +125,14 @@ class GenerationListCreateApi(ListAPIView):
         examples=CREATE_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
-        body = _structured(request)
-        serializer = GenerationCreateSerializer(data=body)
-        serializer.is_valid(raise_exception=True)
-        return _create(request, body, dict(serializer.validated_data))
+        def read() -> tuple[dict[str, Any], dict[str, Any]]:
+            body = _structured(request)
+            serializer = GenerationCreateSerializer(data=body)
+            serializer.is_valid(raise_exception=True)
+            return body, dict(serializer.validated_data)
+
+        body, data = create_input_read(request, read)  # once per distinct body
+        return _create(request, body, data)
 
 
 class SimpleImageToVideoApi(APIView):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from caching.keys import cache_key
@@ -38,6 +38,7 @@ from ..operations import operation_for
 from ..provider_cache import provider_cached
 from .canonical import canonicalize, reproducible_hash
 from .dispatch import generation_enqueue
+from .inserts import generation_rows_insert
 from .lookups import reusable_by_hash, reusable_by_id
 from .pricing import cost_estimate
 from .prompts import PromptResolution, prompt_assignment_record, prompt_resolve
@@ -173,22 +174,18 @@ def validation_record(report: ValidationReport, *, source: str) -> None:
     bucket_add(*_validation_write(report, source=source, now=timezone.now()))
 
 
-def _lock(workspace: Workspace, key: str) -> None:
-    """Serialize creates of one slot (PostgreSQL advisory lock, held until commit).
-
-    SQLite needs nothing: its IMMEDIATE transactions already run one writer at a time.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{workspace.id}|{key}"]
-            )
-
-
-def _reusable(workspace: Workspace, prepared: PreparedRequest) -> CreateOutcome | None:
+def _reusable(
+    workspace: Workspace, prepared: PreparedRequest, *, lock: bool = False
+) -> CreateOutcome | None:
     # ``reusable()``: an invalidated generation answers neither lookup (services.invalidation).
-    # Both lookups are compiled once per process (services.lookups).
-    existing = reusable_by_hash(workspace_id=workspace.id, digest=prepared.reproducible_hash)
+    # Both lookups are compiled once per process (services.lookups). ``lock``: serialize
+    # creates of one slot first (a PostgreSQL advisory lock held until commit, taken in the
+    # dedup lookup's round trip).
+    existing = reusable_by_hash(
+        workspace_id=workspace.id,
+        digest=prepared.reproducible_hash,
+        lock=f"{workspace.id}|{prepared.cache_key}" if lock else None,
+    )
     if existing is not None:
         return CreateOutcome(existing, "dedup")
     assert prepared.cache_key is not None
@@ -245,9 +242,7 @@ def _insert(request: _Create) -> Generation:
     )
     for guard in create_guards():  # budgets and the like may refuse (nothing written yet)
         guard(generation, prepared)
-    generation.save(force_insert=True)
-    prompt_assignment_record(prepared.prompt)  # a new player's A/B version, now sticky
-    event = GenerationEvent.objects.create(
+    event = GenerationEvent(
         generation=generation,
         from_status="",
         to_status=Status.PENDING,
@@ -255,6 +250,8 @@ def _insert(request: _Create) -> Generation:
         actor=_actor(user),
         at=request.now,
     )
+    generation_rows_insert(generation, event)  # one statement on PostgreSQL
+    prompt_assignment_record(prepared.prompt)  # a new player's A/B version, now sticky
     change = StatusChange(
         event_id=event.id,
         generation_id=generation.id,
@@ -351,8 +348,8 @@ def _create_locked(request: _Create, *, looked_up: bool, force_new: bool) -> Cre
     with transaction.atomic():
         if looked_up:
             assert key is not None
-            _lock(workspace, key)
-            reused = _reusable(workspace, prepared)  # another request may have won meanwhile
+            # Locked on the slot: another request may have won meanwhile.
+            reused = _reusable(workspace, prepared, lock=True)
             if reused is not None:
                 return reused
         generation = _insert(request)

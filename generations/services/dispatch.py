@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core.outages import outage_fail_fast, outage_failure, outage_success
 
+from .publishing import task_publish
 from .waits import ProcessOutcome, Step
 
 logger = logging.getLogger("genpipe.dispatch")
@@ -78,8 +79,8 @@ def generation_enqueue(
     def publish() -> None:
         countdown = _countdown(scheduled_at, timezone.now())
         _publish(
-            lambda: process_generation.apply_async(
-                args=[generation_id], priority=priority, countdown=countdown, retry=False
+            lambda: task_publish(
+                process_generation, args=[generation_id], priority=priority, countdown=countdown
             ),
             f"generation {generation_id}",
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,16 +80,32 @@ def _populators(compiler: Any, alias: str) -> list[Any]:
     return populators(compiler.klass_info, compiler.select, alias)
 
 
-def _run(compiled: _Compiled, alias: str, arguments: dict[str, Any]) -> Generation | None:
+# Taken before the lookup in the same round trip (``reusable_by_hash(lock=...)``).
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+
+
+def _run(
+    compiled: _Compiled, alias: str, arguments: dict[str, Any], lock: str | None = None
+) -> Generation | None:
     """One row of the compiled query as a model instance, as the queryset would build it
-    (the same database converters, ``Model.from_db``)."""
-    values: Sequence[Any] = [
+    (the same database converters, ``Model.from_db``), after taking the advisory ``lock``
+    if one is given."""
+    values: list[Any] = [
         arguments[compiled.slots[i]] if i in compiled.slots else value
         for i, value in enumerate(compiled.params)
     ]
     connection = connections[alias]
     with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, values)
+        if lock is None:
+            cursor.execute(compiled.sql, values)
+        elif _one_round_trip(connection):
+            # Two statements in one query string: each reads its own snapshot, so the
+            # lookup sees what the lock's previous holder committed.
+            cursor.execute(f"{_LOCK_SQL}; {compiled.sql}", [lock, *values])
+            cursor.nextset()
+        else:
+            cursor.execute(_LOCK_SQL, [lock])
+            cursor.execute(compiled.sql, values)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -135,15 +151,28 @@ def generation_for_worker(*, generation_id: str, alias: str = "default") -> Gene
     return _run(compiled, alias, {"id": value})
 
 
+def _one_round_trip(connection: Any) -> bool:
+    """Whether several statements with parameters can go in one ``execute`` (psycopg's
+    client-side binding, Django's default)."""
+    return not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+
+
 def reusable_by_hash(
-    *, workspace_id: int, digest: str, alias: str = "default"
+    *, workspace_id: int, digest: str, lock: str | None = None, alias: str = "default"
 ) -> Generation | None:
     """The newest reusable generation of the workspace with this reproducible hash
-    (``Generation.objects.reusable()``: pending, processing or completed, not invalidated)."""
+    (``Generation.objects.reusable()``: pending, processing or completed, not invalidated).
+
+    ``lock``: first take the PostgreSQL advisory lock of this name, held until the
+    transaction ends (in the same round trip as the lookup). SQLite takes none: its
+    ``IMMEDIATE`` transactions already run one writer at a time.
+    """
     compiled = _compile(
         "by_hash", alias, _by_hash_queryset, {_WORKSPACE: "workspace", _HASH: "digest"}
     )
-    return _run(compiled, alias, {"workspace": workspace_id, "digest": digest})
+    if connections[alias].vendor != "postgresql":
+        lock = None
+    return _run(compiled, alias, {"workspace": workspace_id, "digest": digest}, lock)
 
 
 def reusable_by_id(

@@ -87,3 +87,42 @@ def test_concurrent_claims_let_one_worker_run(api, no_dispatch):
     outcomes = race(6, lambda _: generation_process(generation_id=generation_id).status)
     assert sorted(outcomes) == ["completed"] + ["skipped"] * 5
     assert ProviderAttempt.objects.filter(generation_id=generation_id).count() == 1
+
+
+def test_the_locked_lookup_sees_what_the_previous_lock_holder_committed(workspace, sandbox):
+    from django.db import transaction
+
+    from generations.services.lookups import reusable_by_hash
+    from tests.generations.test_inserts import _rows
+
+    digest, lock = "h" * 64, f"{workspace.id}|slot"
+    holding, waiting = threading.Event(), threading.Event()
+    found: list[Any] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                assert reusable_by_hash(workspace_id=workspace.id, digest=digest, lock=lock) is None
+                generation, _ = _rows(workspace, sandbox)
+                generation.save(force_insert=True)
+                holding.set()
+                waiting.wait(timeout=10)  # the other lookup is blocked on the lock by now
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            holding.wait(timeout=10)
+            with transaction.atomic():
+                found.append(reusable_by_hash(workspace_id=workspace.id, digest=digest, lock=lock))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    holding.wait(timeout=10)
+    threading.Timer(0.3, waiting.set).start()
+    for thread in threads:
+        thread.join()
+    assert found and found[0] is not None and found[0].reproducible_hash == digest
