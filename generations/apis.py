@@ -17,7 +17,7 @@ from core.throttling import ScopedRateThrottle, UserRateThrottle
 
 from .create_input import create_input_read
 from .errors import LegacyPayloadRejected, is_legacy_payload
-from .filters import GenerationFilter, query_parameters_check
+from .filters import GenerationFilter, generation_filters_clean, query_parameters_check
 from .models import Workspace
 from .openapi import (
     ACTION_ERRORS,
@@ -35,8 +35,8 @@ from .openapi import (
     VALIDATE_EXAMPLES,
 )
 from .pagination import GenerationCursorPagination
-from .rendering import generation_json
-from .selectors import generation_get, generation_list, workspace_resolve
+from .rendering import PAGE_FIELDS, generation_json, generation_page_json
+from .selectors import generation_get, generation_list, generation_rows, workspace_resolve
 from .serializers import (
     GenerationCreateSerializer,
     GenerationSerializer,
@@ -111,8 +111,16 @@ class GenerationListCreateApi(ListAPIView):
         return generation_list(user=self.request.user)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # GenerationFilter and GenerationSerializer, read without their per-request cost.
         query_parameters_check(request.query_params, allowed=LIST_PARAMETERS)
-        return super().list(request, *args, **kwargs)
+        conditions = generation_filters_clean(request.query_params, user=request.user)
+        rows = generation_rows(user=request.user, conditions=conditions, fields=PAGE_FIELDS)
+        paginator = GenerationCursorPagination()
+        page = paginator.paginate_rows(rows, request, view=self)
+        next_link, previous_link = paginator.get_next_link(), paginator.get_previous_link()
+        return Response(
+            generation_page_json(page, next_link=next_link, previous_link=previous_link)
+        )
 
     @extend_schema(
         request=GenerationCreateSerializer,

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from core.errors import ValidationFailed
 
 from .filters import as_utc
+from .selectors import GenerationRows
 
 MAX_CURSOR = 200
 
@@ -22,6 +23,10 @@ class GenerationCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 200
+
+    def paginate_rows(self, rows: GenerationRows, request: Request, view: Any = None) -> list[Any]:
+        """DRF's ``paginate_queryset`` of ``GenerationRows`` (it drives them as a QuerySet)."""
+        return self.paginate_queryset(rows, request, view) or []  # type: ignore[arg-type]
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         """DRF's cursor, checked: a cursor is opaque to the client, so anything but one we

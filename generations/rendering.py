@@ -7,10 +7,17 @@ for OpenAPI (a test compares them for every status).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
+
+from core.renderers import plain_json
+
 from .models import Generation
+from .models.generations import node_fallback_of
 
 
 def generation_json(g: Generation, *, reused: str | None = None) -> dict[str, Any]:
@@ -55,21 +62,205 @@ def generation_json(g: Generation, *, reused: str | None = None) -> dict[str, An
     }
 
 
+# The columns a list page shows, in the order ``generation_rows_json`` unpacks them. JSON
+# columns come as their text, the rest as the ORM's Python values (a UUID may be its text).
+PAGE_FIELDS = (
+    "id",
+    "workspace_id",
+    "status",
+    "operation_type",
+    "provider_id",
+    "purpose",
+    "strategy",
+    "name",
+    "description",
+    "cache_key",
+    "reproducible_hash",
+    "final_prompt",
+    "prompt_version_id",
+    "template_variables",
+    "canonical_params",
+    "config",
+    "social_context",
+    "result",
+    "error_code",
+    "error_message",
+    "priority",
+    "scheduled_at",
+    "retry_count",
+    "parent_id",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "estimated_cost_usd",
+    "latency_ms",
+    "attempt_count",
+    "failover_from",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "updated_at",
+)
+
+
+def generation_page_json(
+    rows: Sequence[Sequence[Any]], *, next_link: str | None, previous_link: str | None
+) -> dict[str, Any]:
+    """A list page's body, ``{"next", "previous", "results"}``: written by orjson when its
+    bytes are DRF's (``core.renderers.plain_json``), else decoded by ``json.loads`` for
+    DRF's renderer (see ``_orjson_loads``)."""
+    try:
+        results = generation_rows_json(rows, loads=_orjson_loads)
+    except ValueError:  # orjson.JSONDecodeError is one
+        written = None
+    else:
+        written = plain_json({"next": next_link, "previous": previous_link, "results": results})
+    if written is not None and not _exponent_in_a_number(written.content):
+        return written
+    results = generation_rows_json(rows, loads=json.loads)
+    return {"next": next_link, "previous": previous_link, "results": results}
+
+
+def _orjson_loads(text: str) -> Any:
+    """``orjson.loads``, for a text whose values ``plain_json`` writes as ``json.dumps``
+    would: ``ValueError`` for a float under 1e-4 as PostgreSQL writes it (``0.00001``) or
+    as ``json.dumps`` did on SQLite (``1e-05``), and for NaN and infinities (SQLite) that
+    orjson refuses. orjson reads integers beyond 64 bits as floats, which it writes in
+    exponent form: ``_exponent_in_a_number`` spots them in the page."""
+    if "0.0000" in text or "e-0" in text:
+        raise ValueError("a small float")
+    return orjson.loads(text)
+
+
+_NUMBER_CHARACTERS = frozenset(b"0123456789.-")
+_BEFORE_A_VALUE = frozenset(b":,[")
+
+
+def _exponent_in_a_number(out: bytes) -> bool:
+    """Whether orjson wrote a number in exponent form, ``e+`` (from 1e16 up: maybe an
+    integer beyond 64 bits that orjson read as a float), in a number token rather than
+    in a string."""
+    at = out.find(b"e+")
+    while at != -1:
+        start = at
+        while start > 0 and out[start - 1] in _NUMBER_CHARACTERS:
+            start -= 1
+        if start < at and out[start - 1] in _BEFORE_A_VALUE:
+            return True
+        at = out.find(b"e+", at + 1)
+    return False
+
+
+def generation_rows_json(
+    rows: Iterable[Sequence[Any]], *, loads: Callable[[str], Any] = orjson.loads
+) -> list[dict[str, Any]]:
+    """``generation_json`` of rows holding ``PAGE_FIELDS`` (``selectors.GenerationRows``),
+    without building models; JSON columns decoded by ``loads``."""
+    docs = []
+    for (
+        id_,
+        workspace_id,
+        status,
+        operation_type,
+        provider_id,
+        purpose,
+        strategy,
+        name,
+        description,
+        cache_key,
+        reproducible_hash,
+        final_prompt,
+        prompt_version_id,
+        template_variables,
+        canonical_params,
+        config,
+        social_context,
+        result,
+        error_code,
+        error_message,
+        priority,
+        scheduled_at,
+        retry_count,
+        parent_id,
+        tokens_in,
+        tokens_out,
+        cost_usd,
+        estimated_cost_usd,
+        latency_ms,
+        attempt_count,
+        failover_from,
+        created_at,
+        started_at,
+        completed_at,
+        updated_at,
+    ) in rows:
+        texts = (template_variables, canonical_params, config, social_context, result)
+        values = [None if text is None else loads(text) for text in texts]
+        template_variables, canonical_params, config, social_context, result = values
+        docs.append(
+            {
+                "id": str(id_),
+                "workspace_id": workspace_id,
+                "status": status,
+                "operation_type": operation_type,
+                "provider_id": provider_id,
+                "purpose": purpose,
+                "strategy": strategy,
+                "name": name,
+                "description": description,
+                "cache_key": cache_key,
+                "reproducible_hash": reproducible_hash,
+                "reused": None,
+                "final_prompt": final_prompt,
+                "prompt_version_id": _text(prompt_version_id),
+                "template_variables": template_variables,
+                "canonical_params": canonical_params,
+                "config": config,
+                "social_context": social_context,
+                "result": result,
+                "error": {"code": error_code, "message": error_message} if error_code else None,
+                "priority": priority,
+                "scheduled_at": _iso(scheduled_at),
+                "retry_count": retry_count,
+                "parent_generation_id": _text(parent_id),
+                "tokens_in": tokens_in,
+                "tokens_out": tokens_out,
+                "cost_usd": f"{cost_usd:.6f}",
+                "estimated_cost_usd": f"{estimated_cost_usd:.6f}",
+                "latency_ms": latency_ms,
+                "attempts": attempt_count,
+                "failover_from": failover_from or None,
+                "fallback": _failed_fallback(node_fallback_of(config), operation_type, error_code)
+                if status == "failed"
+                else None,
+                "created_at": _iso(created_at),
+                "started_at": _iso(started_at),
+                "completed_at": _iso(completed_at),
+                "updated_at": _iso(updated_at),
+            }
+        )
+    return docs
+
+
 def fallback_instruction(generation: Generation) -> dict[str, Any] | None:
     """What the client should do instead, once a generation has failed (its node's
     ``fallback``): ``skip`` the node, show ``default_content`` (with its id), show a
     ``placeholder``, or nothing more to do after ``retry`` ran out."""
     if generation.status != "failed":
         return None
-    fallback = generation.node_fallback
+    return _failed_fallback(
+        generation.node_fallback, generation.operation_type, generation.error_code
+    )
+
+
+def _failed_fallback(
+    fallback: dict[str, Any], operation_type: str, error_code: str
+) -> dict[str, Any]:
     out: dict[str, Any] = {"mode": fallback.get("mode") or "skip"}
     if out["mode"] == "default_content":
         out["default_content_id"] = fallback.get("default_content_id")
     if out["mode"] == "placeholder":
-        out["placeholder"] = {
-            "operation_type": generation.operation_type,
-            "reason": generation.error_code,
-        }
+        out["placeholder"] = {"operation_type": operation_type, "reason": error_code}
     return out
 
 

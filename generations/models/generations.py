@@ -31,6 +31,13 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         return self.filter(status__in=REUSABLE_STATUSES, invalidated_at__isnull=True)
 
 
+def node_fallback_of(config: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``fallback`` block of a generation's ``config`` (its node's), empty when absent."""
+    node = (config or {}).get("config") or {}
+    fallback = node.get("fallback") if isinstance(node, dict) else None
+    return fallback if isinstance(fallback, dict) else {}
+
+
 class Generation(models.Model):
     """One requested piece of content and everything known about how it was made."""
 
@@ -182,9 +189,7 @@ class Generation(models.Model):
     @property
     def node_fallback(self) -> dict[str, Any]:
         """The node config's ``fallback`` block as submitted (empty when absent)."""
-        node = (self.config or {}).get("config") or {}
-        fallback = node.get("fallback") if isinstance(node, dict) else None
-        return fallback if isinstance(fallback, dict) else {}
+        return node_fallback_of(self.config)
 
     @property
     def is_terminal(self) -> bool:
