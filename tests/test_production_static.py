@@ -8,7 +8,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "pw-ops-" + secrets.token_urlsafe(12)
@@ -74,12 +75,6 @@ def _manage(env: dict[str, str], *args: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     var_dir = tmp_path_factory.mktemp("production")
@@ -87,7 +82,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     _manage(env, "collectstatic", "--noinput", "-v0")
     _manage(env, "migrate", "-v0")
     _manage(env, "createsuperuser", "--noinput", "--username", "ops", "--email", "ops@example.com")
-    port = _free_port()
+    port = free_port()
     gunicorn = [sys.executable, "-m", "gunicorn", "genpipe_site.wsgi", "--workers", "1"]
     with (var_dir / "gunicorn.log").open("w") as log:
         process = subprocess.Popen(

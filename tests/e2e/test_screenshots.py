@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -31,12 +32,6 @@ def test_the_readme_links_only_screenshots_the_script_takes():
         assert (SHOTS / f"{name}.png").read_bytes()[:8] == PNG, name
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.browser
 @pytest.mark.worker
 def test_the_script_captures_every_page_from_the_demo(tmp_path):
@@ -52,7 +47,7 @@ def test_the_script_captures_every_page_from_the_demo(tmp_path):
             "--out",
             str(tmp_path),
             "--port",
-            str(_free_port()),
+            str(free_port()),
         ],
         cwd=ROOT,
         env=env,
