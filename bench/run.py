@@ -154,7 +154,7 @@ def bench_env(args: argparse.Namespace) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    if args.trace:
+    if getattr(args, "trace", False):  # bench/hotpath.py has no --trace
         env["BENCH_TRACE_REDIS_URL"] = args.redis_url
     return env
 
