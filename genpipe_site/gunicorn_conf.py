@@ -23,18 +23,6 @@ limit_request_line = 8190
 limit_request_field_size = 16384
 
 
-def post_worker_init(worker: object) -> None:
-    """The application is loaded: move what it allocated (modules, settings, URL patterns,
-    compiled statements) out of the garbage collector's sight. A list page allocates
-    thousands of objects, and every full collection used to walk that whole heap again,
-    about 1 ms per request on a list page (``gc.freeze``; README "Running in production").
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
-
-
 def child_exit(server: object, worker: object) -> None:
     """A web worker exited: with ``PROMETHEUS_MULTIPROC_DIR`` (docs/metrics.md), drop its
     live gauges; its counters and histograms stay in the sums."""

@@ -20,15 +20,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.ports import free_port
-
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "genpipe_site" / "gunicorn_conf.py"
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = free_port()
+    port = _free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -137,7 +141,7 @@ def _listening_sockets(port: int) -> int:
 def test_each_worker_listens_on_its_own_socket(tmp_path: Path) -> None:
     # reuse_port: the kernel spreads connections over the workers' sockets instead of
     # the first worker to wake accepting them all (README "Running in production").
-    port = free_port()
+    port = _free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [str(gunicorn), "-c", str(CONF), "genpipe_site.wsgi"]
     command += ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "1"]
@@ -162,16 +166,3 @@ def test_each_worker_listens_on_its_own_socket(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-def test_a_worker_freezes_the_loaded_application_out_of_the_collector() -> None:
-    import gc
-    import runpy
-
-    hooks = runpy.run_path(str(CONF))
-    assert gc.get_freeze_count() == 0
-    try:
-        hooks["post_worker_init"](object())
-        assert gc.get_freeze_count() > 1000  # modules, settings, URL patterns ...
-    finally:
-        gc.unfreeze()
