@@ -20,19 +20,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "genpipe_site" / "gunicorn_conf.py"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -141,7 +137,7 @@ def _listening_sockets(port: int) -> int:
 def test_each_worker_listens_on_its_own_socket(tmp_path: Path) -> None:
     # reuse_port: the kernel spreads connections over the workers' sockets instead of
     # the first worker to wake accepting them all (README "Running in production").
-    port = _free_port()
+    port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [str(gunicorn), "-c", str(CONF), "genpipe_site.wsgi"]
     command += ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "1"]
