@@ -14,6 +14,7 @@ on the ORM path each runs in the transition's transaction once the UPDATE won.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,35 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+@functools.cache
+def _statement(names: tuple[str, ...], timed: bool) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    """The statement's head (cur, upd, ev) for these written fields, and the fields; built
+    once per set of fields (a worker writes the same few sets again and again)."""
+    meta = Generation._meta
+    table, events = _q(meta.db_table), _q(GenerationEvent._meta.db_table)
+    fields, assignments = [], []
+    for name in names:
+        field = meta.get_field(name)
+        assert isinstance(field, Field)
+        fields.append(field)
+        assignments.append(f"{_q(str(field.column))} = %s")
+    if timed:
+        assignments.append(
+            "latency_ms = CASE WHEN cur.started_at IS NULL THEN g.latency_ms ELSE "
+            "GREATEST(0, round(extract(epoch FROM (%s - cur.started_at)) * 1000))::integer END"
+        )
+    sql = (
+        "WITH cur AS (SELECT id, status, workspace_id, cache_key, provider_id, operation_type,"
+        f" started_at FROM {table} WHERE id = %s FOR UPDATE),"
+        f" upd AS (UPDATE {table} g SET {', '.join(assignments)} FROM cur"
+        " WHERE g.id = cur.id AND cur.status = ANY(%s) RETURNING g.id, g.latency_ms),"
+        f" ev AS (INSERT INTO {events} (generation_id, from_status, to_status, reason, actor, at)"
+        " SELECT cur.id, cur.status, %s, %s, %s, %s FROM cur JOIN upd ON upd.id = cur.id"
+        " RETURNING id)"
+    )
+    return sql, tuple(fields)
+
+
 def transition_row(
     *,
     generation_id: uuid.UUID | str,
@@ -83,29 +113,13 @@ def transition_row(
     """Lock the generation, update it if its status is one of ``from_statuses`` and write
     the event; ``timed``: also set ``latency_ms`` from ``started_at`` (when set); each of
     ``also`` writes when the update did. ``None`` when the generation does not exist."""
-    meta = Generation._meta
-    table, events = _q(meta.db_table), _q(GenerationEvent._meta.db_table)
-    assignments, params = [], []
-    for name, value in updates.items():
-        field = meta.get_field(name)
-        assert isinstance(field, Field)
-        assignments.append(f"{_q(str(field.column))} = %s")
-        params.append(field.get_db_prep_save(value, connection))
+    sql, fields = _statement(tuple(updates), timed)
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, updates.values(), strict=True)
+    ]
     if timed:
-        assignments.append(
-            "latency_ms = CASE WHEN cur.started_at IS NULL THEN g.latency_ms ELSE "
-            "GREATEST(0, round(extract(epoch FROM (%s - cur.started_at)) * 1000))::integer END"
-        )
         params.append(now)
-    sql = (
-        "WITH cur AS (SELECT id, status, workspace_id, cache_key, provider_id, operation_type,"
-        f" started_at FROM {table} WHERE id = %s FOR UPDATE),"
-        f" upd AS (UPDATE {table} g SET {', '.join(assignments)} FROM cur"
-        " WHERE g.id = cur.id AND cur.status = ANY(%s) RETURNING g.id, g.latency_ms),"
-        f" ev AS (INSERT INTO {events} (generation_id, from_status, to_status, reason, actor, at)"
-        " SELECT cur.id, cur.status, %s, %s, %s, %s FROM cur JOIN upd ON upd.id = cur.id"
-        " RETURNING id)"
-    )
     # Placeholders in the statement's order: cur, upd (its SET, then the status filter), ev,
     # then the companions'.
     values = [uuid.UUID(str(generation_id)), *params, sorted(from_statuses)]
