@@ -202,7 +202,7 @@ class ServerCommandModel:
 
     def __init__(self, raw: Any) -> None:
         from telemetry.recording import ATTEMPT_LUA, TERMINAL_LUA
-        from telemetry.store import _sha
+        from telemetry.store import script_sha as _sha
 
         self.kinds = {_sha(ATTEMPT_LUA): "attempt", _sha(TERMINAL_LUA): "terminal"}
         self.created: set[tuple[str, str]] = set()
@@ -316,7 +316,8 @@ def decompose(
     calls the measured loop sent (the Redis round trip and the script). Replayed calls
     count their increments a second time: only the timing matters here."""
     from telemetry import recording
-    from telemetry.store import _sha, run_script
+    from telemetry.store import run_script
+    from telemetry.store import script_sha as _sha
 
     build: list[float] = []
     real = recording.run_script

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
@@ -100,11 +101,17 @@ def task_headers_add(headers: dict[str, Any] | None = None, **_: Any) -> None:
         headers.setdefault(REQUEST_ID_HEADER, request_id)
 
 
+@functools.lru_cache(maxsize=256)
+def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    """A task function's signature, read once (``inspect`` rebuilds it on every call)."""
+    return inspect.signature(function)
+
+
 def _generation_id(task: Any, args: Any, kwargs: Any) -> str | None:
     """The task's ``generation_id`` argument, positional or keyword, if it has one."""
     try:
         # ``task.run`` is the task's function (bound to the task when ``bind=True``).
-        bound = inspect.signature(task.run).bind_partial(*(args or ()), **(kwargs or {}))
+        bound = _signature(task.run).bind_partial(*(args or ()), **(kwargs or {}))
     except (AttributeError, TypeError, ValueError):
         return None
     value = bound.arguments.get("generation_id")

@@ -251,16 +251,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connections before and after every task unless
+# this is set: it closes them every this many tasks instead, and genpipe_site.celery closes
+# a broken or too old one around each task, as Django does around requests.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Django's LOGGING stays in charge of the worker's output (JSON in production).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Task events for Flower and `celery events` (README "Flower"): the worker sends them (as
-# with `celery worker -E`); they go to the broker's event exchange and are dropped when
-# nobody listens. task-sent is opt-in: it is one more broker publish on every create
-# (bench/observability_bench.py measured it at about twice the task publish itself).
-CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_WORKER_SEND_TASK_EVENTS", True)
+# Task events for Flower and `celery events` (README "Flower"), opt-in: a worker sends them
+# once Flower (or `celery control enable_events`) asks it to, or always with `1` (as
+# `celery worker -E`). Three broker publishes per task, sent whether anyone listens or not,
+# were about 2 ms of worker CPU per generation (bench: post_to_completed_c1). task-sent is
+# opt-in too: one more broker publish on every create (bench/observability_bench.py).
+CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CELERY_WORKER_SEND_TASK_EVENTS", False)
 CELERY_TASK_SEND_SENT_EVENT = env_bool("CELERY_TASK_SEND_SENT_EVENT", False)
 # `celery -A genpipe_site beat` publishes these; a run that has not started within its
 # period is dropped, so a worker outage does not leave a queue of sweeps behind.

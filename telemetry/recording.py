@@ -15,18 +15,26 @@ Each event is one ``EVALSHA`` of a script written for it: the keys (built by
 side encodes or decodes a document. A minute or hour bucket gets its TTL when the event
 creates it (the first increment of its leading counter), not on every write. Redis
 errors (or no Redis) are counted and logged; the database keeps the durable record and
-``rebuild_telemetry`` can replay it.
+``rebuild_telemetry`` can replay it. Inside ``telemetry_batch`` the events of one unit of
+work (the worker's completion: its terminal and attempt events) wait and go together, in
+one pipelined round trip, at the end of the block.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
+
+import redis
 
 from core.redaction import redact
 
 from . import keys
-from .store import count_failure, run_script, telemetry_client
+from .store import count_failure, run_script, script_sha, telemetry_client
 
 SCOPES = ("provider", "operation")
 
@@ -109,7 +117,53 @@ return 1
 _BUCKET_TTLS = [keys.MINUTE_TTL_S, keys.HOUR_TTL_S]
 
 
+_pending = threading.local()
+
+
+@contextmanager
+def telemetry_batch() -> Iterator[None]:
+    """Hold the events recorded inside the block and send them at its end, in order, in
+    one round trip (a pipeline); recording then answers ``True`` before Redis took the
+    event. Failures are counted as for single events; nested blocks join the outer one."""
+    if getattr(_pending, "events", None) is not None:
+        yield
+        return
+    _pending.events = []
+    try:
+        yield
+    finally:
+        events, _pending.events = _pending.events, None
+        _flush(events)
+
+
+def _flush(events: list[tuple[str, str, list[str], list[object]]]) -> None:
+    client = telemetry_client()
+    if client is None or not events:
+        return
+    if len(events) == 1:
+        _send(*events[0])
+        return
+    pipe = client.pipeline(transaction=False)
+    for _, script, event_keys, args in events:
+        pipe.evalsha(script_sha(script), len(event_keys), *event_keys, *args)  # type: ignore[arg-type]
+    try:
+        results: list[Any] = pipe.execute(raise_on_error=False)
+    except Exception as exc:  # telemetry never fails a request or a task
+        for what, *_ in events:
+            count_failure(what, exc)
+        return
+    for event, result in zip(events, results, strict=True):
+        if isinstance(result, redis.exceptions.NoScriptError):
+            _send(*event)  # loads the script
+        elif isinstance(result, Exception):
+            count_failure(event[0], result)
+
+
 def _send(what: str, script: str, event_keys: list[str], args: list[object]) -> bool:
+    pending = getattr(_pending, "events", None)
+    if pending is not None:
+        pending.append((what, script, event_keys, args))
+        return True
     client = telemetry_client()
     if client is None:
         return False

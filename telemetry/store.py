@@ -45,7 +45,7 @@ def count_failure(what: str, exc: BaseException) -> None:
 
 def run_script(client: redis.Redis, script: str, keys: list[str], args: list[Any]) -> Any:
     """EVALSHA in one round trip; loads the script on the rare NOSCRIPT."""
-    sha = _sha(script)
+    sha = script_sha(script)
     try:
         return client.evalsha(sha, len(keys), *keys, *args)
     except redis.exceptions.NoScriptError:
@@ -53,7 +53,7 @@ def run_script(client: redis.Redis, script: str, keys: list[str], args: list[Any
 
 
 @functools.cache
-def _sha(script: str) -> str:
+def script_sha(script: str) -> str:
     import hashlib
 
     return hashlib.sha1(script.encode()).hexdigest()

@@ -124,6 +124,13 @@ def _loaded(provider: Provider) -> ProviderBreaker | None:
         return None
 
 
+def breaker_closed(provider: Provider) -> bool:
+    """Is the breaker row read with ``provider`` closed? Then ``breaker_admit`` would let
+    the call go without a statement (``False`` also when no row was read with it)."""
+    row = _loaded(provider)
+    return row is not None and row.state == State.CLOSED
+
+
 def breaker_admit(*, provider: Provider, now: datetime) -> Admission:
     """May a call to ``provider`` go now? Claims the half-open probe when one is due.
 
@@ -209,6 +216,15 @@ def _count(provider_id: str, now: datetime, *, failed: bool) -> int:
 
     One conditional UPDATE in plain SQL (every call of every worker runs it; the ORM's
     CASE expressions cost more to build than the statement costs to run)."""
+    sql, params = _count_statement(provider_id, now, failed=failed)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def _count_statement(
+    provider_id: str, now: datetime, *, failed: bool, condition: str = ""
+) -> tuple[str, list[Any]]:
     table = connection.ops.quote_name(ProviderBreaker._meta.db_table)
     at = connection.ops.adapt_datetimefield_value(now)
     cutoff = connection.ops.adapt_datetimefield_value(now - timedelta(seconds=window_s()))
@@ -228,10 +244,28 @@ def _count(provider_id: str, now: datetime, *, failed: bool) -> int:
         params += [cutoff, at]
     else:
         sets.append("consecutive_failures = 0")
-    sql = f"UPDATE {table} SET {', '.join(sets)} WHERE provider_id = %s AND state = %s"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, provider_id, str(State.CLOSED)])
-        return int(cursor.rowcount)
+    sql = f"UPDATE {table} SET {', '.join(sets)} WHERE provider_id = %s AND state = %s{condition}"
+    return sql, [*params, provider_id, str(State.CLOSED)]
+
+
+@dataclass(frozen=True)
+class WindowSuccess:
+    """A companion of the transition that completes a generation (``transition_sql``):
+    counts its provider call as a success in a closed breaker's window, as
+    ``breaker_record`` does, in the same statement. Returns 1, or ``None`` when the breaker
+    is not closed (then ``breaker_record`` must see the call)."""
+
+    provider_id: str
+    now: datetime
+
+    def statement(self) -> tuple[str, list[Any]]:
+        sql, params = _count_statement(
+            self.provider_id, self.now, failed=False, condition=" AND EXISTS (SELECT 1 FROM upd)"
+        )
+        return f"{sql} RETURNING 1", params
+
+    def write(self) -> int | None:
+        return 1 if _count(self.provider_id, self.now, failed=False) else None
 
 
 def _open_if_tripped(provider: Provider, now: datetime) -> None:

@@ -14,13 +14,8 @@ from django.utils import timezone
 from ..models import Generation, Provider, ProviderAttempt, Status
 from ..providers.base import ProviderAdapter, ProviderError, ProviderTransientError
 from ..providers.registry import adapter_for
-from .processing import (
-    _after_failure,
-    _complete,
-    _finish_attempt,
-    _request,
-    provider_config,
-)
+from .attempts import attempt_finish
+from .processing import _after_failure, _complete, _request, provider_config
 from .waits import ProcessOutcome, Step, generation_wait, poll_interval_s
 
 logger = logging.getLogger("genpipe.worker")
@@ -57,7 +52,7 @@ def generation_poll(
     except ProviderError as exc:
         if exc.transient and (generation.deadline_at is None or now < generation.deadline_at):
             return _poll_later(generation, provider, attempt, now)
-        _finish_attempt(row, ProviderAttempt.Outcome.FAILED, None, error=exc)
+        attempt_finish(row, ProviderAttempt.Outcome.FAILED, None, error=exc)
         return _after_failure(generation, provider, exc, attempt)
     if status.state == "running":
         timeout = request.timeout_s or provider.read_timeout_s
@@ -66,14 +61,14 @@ def generation_poll(
             overdue = ProviderTransientError(
                 "provider_timeout", f"Job still running after {timeout:g}s."
             )
-            _finish_attempt(row, ProviderAttempt.Outcome.FAILED, None, error=overdue)
+            attempt_finish(row, ProviderAttempt.Outcome.FAILED, None, error=overdue)
             return _after_failure(generation, provider, overdue, attempt)
         return _poll_later(generation, provider, attempt, now)
     if status.state == "succeeded" and status.result is not None:
         return _complete(generation, provider, row, status.result, None)
     # A job the provider reports failed or cancelled may well succeed when submitted again.
     error = ProviderTransientError(status.error_code or "provider_job_failed", status.error_message)
-    _finish_attempt(row, ProviderAttempt.Outcome.FAILED, None, error=error)
+    attempt_finish(row, ProviderAttempt.Outcome.FAILED, None, error=error)
     return _after_failure(generation, provider, error, attempt)
 
 
@@ -114,5 +109,5 @@ def generation_provider_cancel(*, generation_id: str) -> bool:
     if row is None:
         return False
     sent = provider_job_cancel(provider=row.provider, job_id=row.provider_job_id)
-    _finish_attempt(row, ProviderAttempt.Outcome.DISCARDED, None)
+    attempt_finish(row, ProviderAttempt.Outcome.DISCARDED, None)
     return sent

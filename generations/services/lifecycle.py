@@ -9,7 +9,7 @@ zero rows updated means another actor won, and the loser gets ``InvalidTransitio
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,6 +39,7 @@ class Transition:
     from_status: str
     to_status: str
     at: datetime
+    also: tuple[Any, ...] = ()  # what each companion returned, in order
 
 
 def can_transition(current: str, target: str) -> bool:
@@ -54,11 +55,14 @@ def generation_transition(
     actor: str = "system",
     now: datetime | None = None,
     fields: Mapping[str, Any] | None = None,
+    also: Sequence[transition_sql.Companion] = (),
 ) -> Transition:
     """Move a generation to ``to_status`` and write its audit event.
 
     ``from_statuses`` narrows the statuses the caller expects to leave (the worker claims
-    only ``pending``). ``fields`` are written in the same UPDATE (result, error, cost...).
+    only ``pending``). ``fields`` are written in the same UPDATE (result, error, cost...);
+    ``also``: companion writes made in the same statement or transaction, only when the
+    transition wins (``Transition.also`` has what they returned; a loser writes none).
     Side effects after commit: a terminal status is recorded in telemetry (once, since only
     one transition can win) and a failed/cancelled generation releases its cache slot.
     Raises ``GenerationNotFound`` or ``InvalidTransition``; never overwrites silently.
@@ -72,7 +76,7 @@ def generation_transition(
     timed = "latency_ms" not in updates and to_status in TERMINAL_STATUSES
     if transition_sql.supported(updates):
         return _transition_fast(
-            generation_id, to_status, from_statuses, updates, timed, reason, actor, now
+            generation_id, to_status, from_statuses, updates, timed, reason, actor, now, also
         )
     with transaction.atomic():
         row = (
@@ -108,6 +112,7 @@ def generation_transition(
             actor=actor[:150],
             at=now,
         )
+        returned = tuple(companion.write() for companion in also)
         _after_commit(
             transition_sql.Row(
                 current,
@@ -124,7 +129,7 @@ def generation_transition(
             updates.get("latency_ms"),
             now,
         )
-    return Transition(uuid.UUID(str(generation_id)), current, to_status, now)
+    return Transition(uuid.UUID(str(generation_id)), current, to_status, now, returned)
 
 
 def _transition_fast(
@@ -136,6 +141,7 @@ def _transition_fast(
     reason: str,
     actor: str,
     now: datetime,
+    also: Sequence[transition_sql.Companion],
 ) -> Transition:
     """The same transition as one statement (``transition_sql``, PostgreSQL)."""
     leaving = [s for s in ALLOWED if can_transition(s, to_status)]
@@ -151,6 +157,7 @@ def _transition_fast(
         now=now,
         reason=reason,
         actor=actor,
+        also=also,
     )
     if row is None:
         raise GenerationNotFound()
@@ -158,7 +165,7 @@ def _transition_fast(
         raise InvalidTransition(generation_id, row.status, to_status)
     latency = row.latency_ms if timed else updates.get("latency_ms")
     _after_commit(row, generation_id, to_status, reason, latency, now)
-    return Transition(uuid.UUID(str(generation_id)), row.status, to_status, now)
+    return Transition(uuid.UUID(str(generation_id)), row.status, to_status, now, row.also)
 
 
 def _after_commit(

@@ -22,16 +22,15 @@ import random
 import time
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from core.redaction import redact
-from telemetry.recording import telemetry_record_attempt
+from telemetry.recording import telemetry_batch
 
 from ..errors import InvalidTransition
-from ..hooks import attempt_finished
 from ..models import Generation, Provider, ProviderAttempt, Status
 from ..providers.base import (
+    ProviderAdapter,
     ProviderConfig,
     ProviderError,
     ProviderRequest,
@@ -39,12 +38,21 @@ from ..providers.base import (
     ProviderTransientError,
 )
 from ..providers.registry import adapter_for
-from .breaker import breaker_admit, breaker_record
+from .attempts import (
+    AttemptFinish,
+    AttemptStart,
+    attempt_close,
+    attempt_finish,
+    attempt_report,
+    attempt_save,
+)
+from .breaker import WindowSuccess, breaker_admit, breaker_closed, breaker_record
 from .failover import generation_failover, usable_fallback
 from .lifecycle import generation_transition
 from .lookups import generation_for_worker
 from .pricing import cost_usd
 from .recovery import claimant, generation_recover, interrupted_run
+from .transition_sql import Companion
 from .waits import (
     ProcessOutcome,
     Step,
@@ -96,15 +104,21 @@ def _request(generation: Generation, attempt_number: int) -> ProviderRequest:
     )
 
 
-def _claim(generation: Generation, attempt_number: int, now: datetime, delivery: str) -> bool:
-    """Take attempt ``attempt_number`` of a generation, or learn that someone else did."""
-    fields = {
+def _claim_fields(
+    generation: Generation, attempt_number: int, now: datetime, delivery: str
+) -> dict[str, object]:
+    return {
         "attempt_count": attempt_number,
         "deadline_at": attempt_deadline(generation, generation.provider, now),
         "claimed_at": now,
         "claimed_by": claimant(delivery),
         "next_attempt_at": None,
     }
+
+
+def _claim(generation: Generation, attempt_number: int, now: datetime, delivery: str) -> bool:
+    """Take attempt ``attempt_number`` of a generation, or learn that someone else did."""
+    fields = _claim_fields(generation, attempt_number, now, delivery)
     if attempt_number == 1:
         try:
             generation_transition(
@@ -123,6 +137,50 @@ def _claim(generation: Generation, attempt_number: int, now: datetime, delivery:
         id=generation.id, status=Status.PROCESSING, attempt_count=attempt_number - 1
     ).update(updated_at=now, **fields)
     return claimed == 1
+
+
+def _claim_and_start(
+    generation: Generation, request: ProviderRequest, now: datetime, delivery: str
+) -> ProviderAttempt | None:
+    """Claim attempt 1 and open its attempt row in one transition (``AttemptStart``), when
+    the call may go without asking the breaker anything (``None``: another delivery has it).
+    """
+    start = AttemptStart(
+        generation_id=generation.id,
+        provider_id=generation.provider_id,
+        attempt_number=1,
+        operation_type=generation.operation_type,
+        request_summary=_summary(generation, request),
+        started_at=now,
+    )
+    try:
+        transition = generation_transition(
+            generation_id=generation.id,
+            to_status=Status.PROCESSING,
+            from_statuses=frozenset({Status.PENDING}),
+            actor="worker",
+            reason="claimed",
+            now=now,
+            fields=_claim_fields(generation, 1, now, delivery),
+            also=[start],
+        )
+    except InvalidTransition:
+        return None
+    row = ProviderAttempt(
+        id=transition.also[0],
+        generation=generation,
+        provider=generation.provider,
+        attempt_number=1,
+        operation_type=start.operation_type,
+        request_summary=start.request_summary,
+        started_at=now,
+    )
+    row._state.adding, row._state.db = False, "default"
+    return row
+
+
+def _summary(generation: Generation, request: ProviderRequest) -> dict[str, object]:
+    return {"prompt_chars": len(generation.final_prompt), "timeout_s": request.timeout_s}
 
 
 def generation_process(
@@ -159,10 +217,19 @@ def generation_process(
             return ProcessOutcome(Step.SCHEDULED, delay)
     elif generation.status != Status.PROCESSING:
         return ProcessOutcome(Step.SKIPPED)
+    provider = generation.provider
+    # The usual case: an enabled provider, a closed breaker read with the generation and an
+    # adapter at hand: the claim opens the attempt row in the same statement.
+    adapter = _ready_adapter(provider) if attempt == 1 and breaker_closed(provider) else None
+    if adapter is not None:
+        request = _request(generation, attempt)
+        claimed = _claim_and_start(generation, request, now, delivery)
+        if claimed is None:
+            return ProcessOutcome(Step.SKIPPED)
+        return _run(generation, provider, adapter, request, claimed, attempt, probe=False)
     if not _claim(generation, attempt, now, delivery):
         return ProcessOutcome(Step.SKIPPED)
 
-    provider = generation.provider
     if not provider.enabled:  # disabled after this generation was queued
         error = ProviderTransientError("provider_disabled", "The provider is disabled.")
         return _after_failure(generation, provider, error, attempt, circuit_open=True)
@@ -184,12 +251,33 @@ def generation_process(
         provider=provider,
         attempt_number=attempt,
         operation_type=generation.operation_type,
-        request_summary={
-            "prompt_chars": len(generation.final_prompt),
-            "timeout_s": request.timeout_s,
-        },
+        request_summary=_summary(generation, request),
         started_at=timezone.now(),
     )
+    return _run(generation, provider, adapter, request, row, attempt, probe=admission.probe)
+
+
+def _ready_adapter(provider: Provider) -> ProviderAdapter | None:
+    """The provider's adapter when a call may go now, else ``None`` (the full path)."""
+    if not provider.enabled:
+        return None
+    try:
+        return adapter_for(provider_config(provider))
+    except ProviderError:
+        return None
+
+
+def _run(
+    generation: Generation,
+    provider: Provider,
+    adapter: ProviderAdapter,
+    request: ProviderRequest,
+    row: ProviderAttempt,
+    attempt: int,
+    *,
+    probe: bool,
+) -> ProcessOutcome:
+    """Call the provider for an opened attempt and finish the generation accordingly."""
     clock = time.perf_counter()
     try:
         if adapter.is_async:
@@ -199,7 +287,7 @@ def generation_process(
                 provider=provider,
                 succeeded=True,
                 provider_fault=False,
-                probe=admission.probe,
+                probe=probe,
                 now=timezone.now(),
             )
             outcome = generation_wait(
@@ -213,9 +301,9 @@ def generation_process(
         result = _call(adapter.generate, request)
     except ProviderError as exc:
         failed = ProviderAttempt.Outcome.FAILED
-        _finish_attempt(row, failed, clock, error=exc, probe=admission.probe)
+        attempt_finish(row, failed, clock, error=exc, probe=probe)
         return _after_failure(generation, provider, exc, attempt)
-    return _complete(generation, provider, row, result, clock, probe=admission.probe)
+    return _complete(generation, provider, row, result, clock, probe=probe)
 
 
 def _call(function, request: ProviderRequest):  # type: ignore[no-untyped-def]
@@ -239,13 +327,28 @@ def _complete(
 ) -> ProcessOutcome:
     """Complete the generation and finish its attempt in one transaction (a worker dying
     in between never leaves a completed generation with a ``running`` attempt)."""
-    finished = timezone.now()
     cost = cost_usd(provider, result)
     row.provider_job_id = result.provider_job_id or row.provider_job_id
     row.tokens_in, row.tokens_out, row.cost_usd = result.tokens_in, result.tokens_out, cost
-    with transaction.atomic():
+    attempt_close(row, ProviderAttempt.Outcome.SUCCEEDED, clock)
+    finished = row.finished_at or timezone.now()
+    finish = AttemptFinish(
+        attempt_id=row.id,
+        outcome=row.outcome,
+        finished_at=finished,
+        latency_ms=row.latency_ms,
+        tokens_in=row.tokens_in,
+        tokens_out=row.tokens_out,
+        cost_usd=cost,
+        provider_job_id=row.provider_job_id,
+    )
+    # The call counts in a closed breaker's window in the same statement; a probe's
+    # success (or a breaker opened meanwhile) goes through breaker_record.
+    also: list[Companion] = [finish] if probe else [finish, WindowSuccess(provider.id, finished)]
+    model = str((result.metadata or {}).get("model") or "")
+    with telemetry_batch():  # the terminal and the attempt events in one round trip
         try:
-            generation_transition(
+            transition = generation_transition(
                 generation_id=generation.id,
                 to_status=Status.COMPLETED,
                 actor="worker",
@@ -257,79 +360,16 @@ def _complete(
                     "tokens_out": result.tokens_out,
                     "cost_usd": cost,
                 },
+                also=also,
             )
         except InvalidTransition:
             # Cancelled while the provider worked: the call still happened (and cost money).
-            outcome = ProviderAttempt.Outcome.DISCARDED
-        else:
-            outcome = ProviderAttempt.Outcome.SUCCEEDED
-        _save_attempt(row, outcome, clock)
-    _report_attempt(row, probe=probe, model=str((result.metadata or {}).get("model") or ""))
-    if outcome == ProviderAttempt.Outcome.DISCARDED:
-        return ProcessOutcome(Step.DISCARDED)
+            attempt_save(row, ProviderAttempt.Outcome.DISCARDED, clock)
+            attempt_report(row, probe=probe, model=model)
+            return ProcessOutcome(Step.DISCARDED)
+        counted = len(transition.also) > 1 and transition.also[1] is not None
+        attempt_report(row, probe=probe, model=model, counted=counted)
     return ProcessOutcome(Step.COMPLETED)
-
-
-def _finish_attempt(
-    row: ProviderAttempt,
-    outcome: str,
-    clock: float | None,
-    *,
-    error: ProviderError | None = None,
-    probe: bool = False,
-) -> None:
-    """Save the attempt's outcome and feed it to telemetry and the circuit breaker."""
-    _save_attempt(row, outcome, clock, error=error)
-    _report_attempt(row, error=error, probe=probe)
-
-
-def _save_attempt(
-    row: ProviderAttempt, outcome: str, clock: float | None, *, error: ProviderError | None = None
-) -> None:
-    finished = timezone.now()
-    row.outcome = outcome
-    row.finished_at = finished
-    if error is not None:
-        row.error_code, row.error_message = error.code, redact(error.message)[:2000]
-    elapsed = (
-        (time.perf_counter() - clock)
-        if clock is not None
-        else ((finished - row.started_at).total_seconds())
-    )
-    row.latency_ms = round(elapsed * 1000)
-    row.save()
-
-
-def _report_attempt(
-    row: ProviderAttempt,
-    *,
-    error: ProviderError | None = None,
-    probe: bool = False,
-    model: str = "",
-) -> None:
-    """Feed a saved attempt to the circuit breaker, telemetry and the attempt listeners."""
-    finished = row.finished_at or timezone.now()
-    succeeded = row.outcome != ProviderAttempt.Outcome.FAILED
-    breaker_record(
-        provider=row.provider,
-        succeeded=succeeded,
-        provider_fault=error.provider_fault if error is not None else False,
-        probe=probe,
-        now=finished,
-    )
-    telemetry_record_attempt(
-        provider_id=row.provider_id,
-        operation_type=row.operation_type,
-        succeeded=succeeded,
-        error_code=row.error_code,
-        error_message=row.error_message,
-        tokens_in=row.tokens_in,
-        tokens_out=row.tokens_out,
-        cost_usd=row.cost_usd,
-        at=finished,
-    )
-    model = model or str((row.provider.settings or {}).get("model") or "")
-    attempt_finished(row, model=model, finished_at=finished)
 
 
 def _after_failure(

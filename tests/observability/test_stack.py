@@ -72,7 +72,7 @@ def stack(telemetry_redis: Any, sandbox: Any, receiver: OtlpReceiver, tmp_path: 
         GENPIPE_ACCESS_LOG_LEVEL="WARNING",
         PROMETHEUS_MULTIPROC_DIR=str(multiproc),
         GENPIPE_WORKER_METRICS_PORT=str(free_port()),
-        CELERY_TASK_SEND_SENT_EVENT="1",  # opt-in; the worker's events are on by default
+        CELERY_TASK_SEND_SENT_EVENT="1",  # opt-in; the worker's events are turned on below
         OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{receiver.port}",
         OTEL_BSP_SCHEDULE_DELAY="200",
         OTEL_SERVICE_NAME="genpipe-test",
@@ -312,10 +312,13 @@ def test_one_create_is_one_connected_trace_from_the_api_to_the_provider_call(
 
 
 def test_task_events_reach_a_flower_style_listener(stack, clients):
-    """What Flower reads: the worker's received/started/succeeded events (on by default)
-    and the web process's task-sent (opted in above), on genpipe's broker."""
+    """What Flower reads: the worker's received/started/succeeded events (off until asked,
+    as Flower asks with ``enable_events``) and the web process's task-sent (opted in
+    above), on genpipe's broker."""
     from genpipe_site.celery import app
 
+    replies = app.control.broadcast("enable_events", reply=True, timeout=3)
+    assert replies and all("ok" in next(iter(r.values())) for r in replies), replies
     events: list[dict[str, Any]] = []
     with app.connection_for_read() as connection_:
         receiver = app.events.Receiver(connection_, handlers={"*": events.append})

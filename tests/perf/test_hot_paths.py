@@ -166,3 +166,46 @@ def test_the_worker_loads_its_generation_provider_and_breaker_in_one_query(api, 
     assert len(queries.captured_queries) == 1
     with pytest.raises(ProviderBreaker.DoesNotExist):
         without_row.provider.breaker  # noqa: B018  (cached as missing: no query)
+
+
+@pytest.mark.postgres  # the one-statement transitions are PostgreSQL's
+def test_the_worker_completes_in_three_statements_with_the_rows_of_the_orm_path(
+    api, no_dispatch, monkeypatch
+):
+    from generations.models import ProviderAttempt, ProviderBreaker
+    from generations.services import transition_sql
+    from generations.services.processing import generation_process
+
+    def run(prompt: str) -> tuple[list[str], dict[str, object]]:
+        generation = _create(api, config={"prompt": prompt})
+        with CaptureQueriesContext(connection) as queries:
+            outcome = generation_process(generation_id=str(generation.id), delivery="t:0")
+        assert outcome.status == "completed"
+        generation.refresh_from_db()
+        attempt = ProviderAttempt.objects.get(generation=generation)
+        assert attempt.finished_at is not None and attempt.latency_ms is not None
+        assert generation.latency_ms is not None and generation.claimed_by.startswith("t:0@")
+        rows = {
+            "generation": (generation.status, generation.attempt_count, generation.tokens_out),
+            "cost": (generation.cost_usd, attempt.cost_usd),
+            "attempt": (attempt.outcome, attempt.attempt_number, attempt.operation_type),
+            "summary": attempt.request_summary,
+            "usage": (attempt.tokens_in, attempt.tokens_out, attempt.provider_job_id),
+            "events": list(
+                generation.events.order_by("id").values_list("from_status", "to_status")
+            ),
+            "window_calls": ProviderBreaker.objects.get().window_calls,
+        }
+        return [q["sql"].split()[0] for q in queries.captured_queries], rows
+
+    provider_id = _create(api, config={"prompt": "provider"}).provider_id
+    ProviderBreaker.objects.create(provider_id=provider_id, window_started_at=timezone.now())
+    statements, fast = run("fast path prompt")
+    # the load (with the provider and breaker), claim + attempt, completion + attempt + window
+    assert statements == ["SELECT", "WITH", "WITH"]
+    monkeypatch.setattr(transition_sql, "supported", lambda updates: False)
+    statements, orm = run("orm path prompt!")
+    assert len(statements) > 3
+    assert fast.pop("window_calls") == 1 and orm.pop("window_calls") == 2
+    assert fast["summary"] == {"prompt_chars": len("fast path prompt"), "timeout_s": None}
+    assert fast == orm

@@ -194,3 +194,65 @@ def test_a_bucket_ttl_is_set_when_the_bucket_is_created_not_on_every_write(telem
     telemetry_record_attempt(provider_id="p", operation_type="dialogue", succeeded=True, at=AT)
     assert r.hget(minute_key, "attempts") == "2"
     assert 0 < r.ttl(minute_key) <= 100
+
+
+def _completion(*, batch: bool) -> None:
+    from contextlib import nullcontext
+
+    from telemetry.recording import telemetry_batch
+
+    with telemetry_batch() if batch else nullcontext():
+        telemetry_record_terminal(
+            generation_id="g",
+            provider_id="p",
+            operation_type="dialogue",
+            status="completed",
+            latency_ms=12,
+            at=AT,
+        )
+        telemetry_record_attempt(
+            provider_id="p",
+            operation_type="dialogue",
+            succeeded=True,
+            tokens_in=3,
+            cost_usd=Decimal("0.5"),
+            at=AT,
+        )
+
+
+def _figures(r) -> dict[str, object]:
+    return {
+        key: r.hgetall(key) if r.type(key) == "hash" else r.zrange(key, 0, -1, withscores=True)
+        for key in r.keys("*")
+    }
+
+
+def test_a_batch_sends_its_events_in_one_round_trip_with_the_same_figures(
+    telemetry_redis, monkeypatch
+):
+    from telemetry import store
+
+    _completion(batch=False)
+    alone = _figures(telemetry_redis)
+    telemetry_redis.flushdb()
+    telemetry_redis.script_flush()  # the batch loads a missing script as a single event does
+    client = store.telemetry_client()
+    pipelines = []
+    real = client.pipeline
+    monkeypatch.setattr(client, "pipeline", lambda **k: pipelines.append(k) or real(**k))
+    _completion(batch=True)
+    assert _figures(telemetry_redis) == alone
+    _completion(batch=True)  # the scripts are loaded now: one pipeline, nothing else
+    assert pipelines == [{"transaction": False}, {"transaction": False}]
+    assert telemetry_redis.hgetall(keys.counters("provider", "p"))["attempts"] == "2"
+
+
+def test_a_batch_with_redis_down_is_counted_not_raised(settings):
+    from telemetry.store import _client
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    _client.cache_clear()
+    before = FAILURES["count"]
+    _completion(batch=True)
+    assert FAILURES["count"] == before + 2
+    _client.cache_clear()
