@@ -158,7 +158,8 @@ class Generation(models.Model):
             models.Index(
                 fields=["workspace", "strategy", "-created_at", "-id"], name="gen_ws_strategy"
             ),
-            models.Index(fields=["workspace", "reproducible_hash"], name="gen_ws_hash"),
+            # The dedup lookup (services.lookups): the newest rows of a hash, nearly unique.
+            models.Index(fields=["reproducible_hash", "-created_at"], name="gen_hash_created"),
             # Invalidating a slot marks the generations filed under it (caching: the flush).
             models.Index(
                 fields=["workspace", "cache_key"],

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
+from django.db.models import BigIntegerField, ExpressionWrapper, F
 from django.db.models.query import get_related_populators
 
 from ..models import Generation
@@ -53,7 +54,7 @@ def _compile(
     slots: dict[int, str] = {}
     for position, value in enumerate(params):
         for sentinel, argument in sentinels.items():
-            if value == sentinel and type(value) is type(sentinel):
+            if value == sentinel and isinstance(value, type(sentinel)):  # Int8 is an int
                 slots[position] = argument
     if sorted(slots.values()) != sorted(sentinels.values()):
         raise RuntimeError(f"cannot compile the {name} lookup: {params!r}")
@@ -122,9 +123,16 @@ def _run(
 
 
 def _by_hash_queryset() -> Any:
+    # The workspace is compared as ``workspace_id + 0``, which no index serves, so the
+    # plan is always the hash's own index (``gen_hash_created``: a hash has a handful of
+    # rows). With a plain ``workspace_id =``, a workspace that PostgreSQL's statistics
+    # still took for nearly empty (a new or fast-growing one, until the next ANALYZE) got
+    # a walk of all its rows newest first, filtered by hash: 768 rows cost 2.3 ms per
+    # lookup, against 0.05 ms.
     return (
         Generation.objects.reusable()
-        .filter(workspace_id=_WORKSPACE, reproducible_hash=_HASH)
+        .alias(workspace_unindexed=ExpressionWrapper(F("workspace_id") + 0, BigIntegerField()))
+        .filter(workspace_unindexed=_WORKSPACE, reproducible_hash=_HASH)
         .order_by("-created_at")[:1]
     )
 
