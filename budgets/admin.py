@@ -21,6 +21,7 @@ from telemetry.charts import grouped_bars, stacked_columns
 
 from .models import Budget, BudgetAlert, BudgetEntry, ReuseSaving
 from .money import to_micros
+from .savings import reuse_savings_flush
 from .services import budget_figures
 
 
@@ -102,6 +103,7 @@ def spend_context(model_admin: Any, request: HttpRequest, days: int = 14) -> dic
                 "spent_percent": min(100, round(100 * to_micros(figures.spent_usd) / limit)),
             }
         )
+    reuse_savings_flush()  # this process's last interval too (budgets.savings)
     saved = ReuseSaving.objects.filter(day__gte=since.date()).aggregate(
         saved=Sum("saved_usd"), reused=Sum("reused")
     )

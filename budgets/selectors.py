@@ -12,6 +12,7 @@ from django.db.models.functions import TruncDay
 from generations.models import ProviderAttempt, Workspace, WorkspaceMembership
 
 from .models import Budget, ReuseSaving
+from .savings import reuse_savings_flush
 
 WRITER_ROLES = ("owner", "admin")
 
@@ -61,6 +62,7 @@ def spend_report(
         total += cost
         label = key.date().isoformat() if isinstance(key, datetime) else str(key)
         out.append({"key": label, "cost_usd": f"{cost:.6f}", "attempts": row["attempts"]})
+    reuse_savings_flush()  # this process's last interval too (budgets.savings)
     saved = ReuseSaving.objects.filter(
         workspace_id__in=workspace_ids, day__gte=start.date(), day__lte=end.date()
     ).aggregate(saved=Sum("saved_usd"), reused=Sum("reused"))

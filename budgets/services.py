@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
@@ -23,9 +23,10 @@ from core.errors import ApiError, ServiceUnavailable
 from generations.hooks import StatusChange
 from generations.models import TERMINAL_STATUSES, Generation, ProviderAttempt
 
-from .models import Budget, BudgetEntry, ReuseSaving
+from .models import Budget, BudgetEntry
 from .money import to_micros, to_usd
 from .periods import period_bounds
+from .savings import reuse_saving_count
 from .store import (
     PENDING_KEY,
     BudgetRef,
@@ -251,28 +252,7 @@ def budget_reuse_listener(generation: Generation, reason: str) -> None:
     if reason not in ("cache", "dedup"):
         return
     saved = generation.cost_usd or generation.estimated_cost_usd or Decimal("0")
-    reuse_saving_add(generation.workspace_id, timezone.now().date(), saved)
-
-
-def reuse_saving_add(workspace_id: int, day: date, saved: Decimal) -> None:
-    """Count one reuse and what it saved in the workspace's row of the day: one
-    ``INSERT ... ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite alike), atomic without a
-    transaction, so concurrent hits never lose a count."""
-    meta = ReuseSaving._meta
-    field = meta.get_field("saved_usd")
-    table = connection.ops.quote_name(meta.db_table)
-    sql = (
-        f"INSERT INTO {table} (workspace_id, day, reused, saved_usd) VALUES (%s, %s, 1, %s) "
-        f"ON CONFLICT (workspace_id, day) DO UPDATE SET reused = {table}.reused + 1, "
-        f"saved_usd = {table}.saved_usd + excluded.saved_usd"
-    )
-    params = [
-        workspace_id,
-        meta.get_field("day").get_db_prep_value(day, connection),
-        field.get_db_prep_save(saved, connection),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    reuse_saving_count(generation.workspace_id, timezone.now().date(), saved)
 
 
 # --- reconciliation -------------------------------------------------------------------------

@@ -18,3 +18,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = copy.deepcopy(_CACHES)
 CACHES["default"]["KEY_PREFIX"] = f"genpipe-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+# Every reuse writes its saving at once: tests read the rows right after a hit. The
+# interval itself is tested in tests/budgets/test_savings.py.
+GENPIPE_REUSE_SAVING_FLUSH_S = 0.0
