@@ -196,8 +196,12 @@ def _reusable(
     if cached is not None:
         return CreateOutcome(cached, "cache")
     # The slot points at a failed/cancelled/invalidated/vanished generation: free it and
-    # regenerate.
-    cache_slot_release(workspace_id=workspace.id, key=prepared.cache_key, generation_id=slot)
+    # regenerate. Only under the lock: outside it, the slot may be a concurrent create's,
+    # claimed before its row commits, and freeing it would make a second generation of the
+    # same slot instead of a cache hit (the create holding the lock commits before anyone
+    # else looks again).
+    if lock:
+        cache_slot_release(workspace_id=workspace.id, key=prepared.cache_key, generation_id=slot)
     return None
 
 

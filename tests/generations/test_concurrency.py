@@ -126,3 +126,55 @@ def test_the_locked_lookup_sees_what_the_previous_lock_holder_committed(workspac
     for thread in threads:
         thread.join()
     assert found and found[0] is not None and found[0].reproducible_hash == digest
+
+
+def test_a_slot_claimed_before_its_row_commits_is_a_cache_hit_not_a_second_row(
+    user, workspace, sandbox, no_dispatch, monkeypatch
+):
+    # Two players, one scene slot (a scene id, strategy once), different hashes: the second
+    # create finds the first's slot claimed while the first's row is not committed yet.
+    # Outside the lock it must leave the slot alone; under the lock it finds the row.
+    from generations.services import creation
+
+    def body(player: str) -> dict[str, Any]:
+        return create_body(
+            config={"generation_type": "dialogue", "strategy": "once", "prompt": "greet"},
+            player_context={"player_id": player, "playthrough_id": f"pt-{player}"},
+            from_scene={"id": "tavern", "mood": "calm"},
+        )
+
+    claimed, go_on = threading.Event(), threading.Event()
+    real_claim = creation.cache_slot_claim
+
+    def slow_claim(**kwargs: Any) -> bool:
+        won = real_claim(**kwargs)
+        claimed.set()
+        go_on.wait(10)  # hold the transaction (and the slot lock) open after the claim
+        return won
+
+    monkeypatch.setattr(creation, "cache_slot_claim", slow_claim)
+    results: dict[str, Any] = {}
+
+    def post(player: str) -> None:
+        try:
+            client = APIClient()
+            client.force_authenticate(user)
+            response = client.post(URL, body(player), format="json")
+            results[player] = (response.status_code, response.json())
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=post, args=("a",))
+    first.start()
+    assert claimed.wait(10)
+    monkeypatch.setattr(creation, "cache_slot_claim", real_claim)
+    second = threading.Thread(target=post, args=("b",))
+    second.start()
+    second.join(1.0)  # it looked outside the lock and now waits for the lock
+    go_on.set()
+    first.join(10)
+    second.join(10)
+    assert results["a"][0] == 201
+    assert results["b"][0] == 200 and results["b"][1]["reused"] == "cache", results["b"]
+    assert results["b"][1]["id"] == results["a"][1]["id"]
+    assert Generation.objects.count() == 1
