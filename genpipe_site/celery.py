@@ -11,6 +11,8 @@ keeps its database connection from task to task (``_database_connections``).
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from celery import Celery, signals
@@ -19,6 +21,46 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "genpipe_site.settings")
 
 app = Celery("genpipe")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# Exchanges the web processes and the worker bind on the filesystem broker at start.
+FILESYSTEM_EXCHANGES = ("celery", "celery.pidbox")
+
+
+def filesystem_exchanges_prepare(control_folder: str | os.PathLike[str]) -> None:
+    """Create the filesystem broker's exchange tables (empty, ``[]``) whole, before any
+    process binds to them. kombu creates a missing table by opening it for writing and
+    then locking it: a process that opens it in between reads an empty file and its
+    worker dies at start (``JSONDecodeError``, seen when the web server and the worker
+    start together). A table that exists is left alone."""
+    folder = Path(control_folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FILESYSTEM_EXCHANGES:
+        table = folder / f"{name}.exchange"
+        if table.exists():
+            continue
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        try:
+            os.write(fd, b"[]")
+            os.close(fd)
+            os.link(temporary, table)  # atomic, and never over a table another process made
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+
+
+@app.on_after_configure.connect
+def _filesystem_broker_prepare(**kwargs: Any) -> None:
+    """Once the configuration is read (in every process, before its first publish or
+    consumer): the filesystem broker's exchange tables exist whole."""
+    from django.conf import settings
+
+    if str(settings.CELERY_BROKER_URL).startswith("filesystem://"):
+        filesystem_exchanges_prepare(
+            str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["control_folder"])
+        )
+
+
 app.autodiscover_tasks()
 
 
