@@ -41,6 +41,16 @@ def postgres_timeout_options(
     return {"connect_timeout": connect_timeout_s, "options": " ".join(server), **KEEPALIVE_OPTIONS}
 
 
+def database_pool_options(*, min_size: int, max_size: int, timeout_s: float) -> dict[str, Any]:
+    """``OPTIONS["pool"]``: arguments of the process's ``psycopg_pool.ConnectionPool``.
+
+    With ``CONN_HEALTH_CHECKS`` (always on here) Django has the pool check a connection (one
+    empty round trip) when it lends it, so one that died while idle in the pool, say across
+    a server restart, is replaced instead of failing the request that got it.
+    """
+    return {"min_size": min_size, "max_size": max(min_size, max_size), "timeout": timeout_s}
+
+
 def migrate_statement_timeout(sender: Any, using: str = "default", **kwargs: Any) -> None:
     """``pre_migrate`` receiver: the migration's session gets the migrate statement timeout."""
     from django.conf import settings

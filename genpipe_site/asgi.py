@@ -5,13 +5,16 @@ WebSocket at ``/ws/v1/generations``.
 
 Django runs each request's synchronous code in a thread of its own under ASGI, so a
 persistent database connection would stay behind with that thread: the ASGI process
-closes its connections after each request (``DB_CONN_MAX_AGE=0`` unless set).
+closes its connections after each request (``DB_CONN_MAX_AGE=0`` unless set) and, on
+PostgreSQL, borrows them from a pool of the process (``DATABASE_POOL=1`` unless set), so a
+request does not pay for a new connection, nor a ``Prefer: wait`` for three.
 """
 
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "genpipe_site.settings")
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+os.environ.setdefault("DATABASE_POOL", "1")
 
 from django.core.asgi import get_asgi_application
 

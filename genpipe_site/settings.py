@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from core.database import postgres_timeout_options
+from core.database import database_pool_options, postgres_timeout_options
 from core.outages import redis_connection_class
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -139,6 +139,17 @@ if DATABASE_URL:
                 lock_timeout_ms=DATABASE_LOCK_TIMEOUT_MS,
             )
         )
+        if env_bool("DATABASE_POOL", False):
+            # README "Database connections": the ASGI process (genpipe_site/asgi.py turns
+            # this on) runs each request in a thread of its own, so it borrows a pooled
+            # connection instead of opening one per request; a pool and persistent
+            # connections exclude each other.
+            DATABASES["default"]["CONN_MAX_AGE"] = 0
+            DATABASES["default"]["OPTIONS"]["pool"] = database_pool_options(
+                min_size=env_int("DATABASE_POOL_MIN_SIZE", 2),
+                max_size=env_int("DATABASE_POOL_MAX_SIZE", 20),
+                timeout_s=env_float("DATABASE_POOL_TIMEOUT_S", 10.0),
+            )
 else:
     # VAR_DIR and the broker's folders are created when the apps are ready (core.apps).
     DATABASES = {
