@@ -148,7 +148,7 @@ if DATABASE_URL:
             DATABASES["default"]["OPTIONS"]["pool"] = database_pool_options(
                 min_size=env_int("DATABASE_POOL_MIN_SIZE", 2),
                 max_size=env_int("DATABASE_POOL_MAX_SIZE", 20),
-                timeout_s=env_float("DATABASE_POOL_TIMEOUT_S", 10.0),
+                timeout_s=env_float("DATABASE_POOL_TIMEOUT_S", 3.0),
             )
 else:
     # VAR_DIR and the broker's folders are created when the apps are ready (core.apps).

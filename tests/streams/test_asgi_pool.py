@@ -90,4 +90,4 @@ def test_the_pool_setting_replaces_persistent_connections():
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == '[0, true, {"min_size": 2, "max_size": 7, "timeout": 10.0}]'
+    assert result.stdout.strip() == '[0, true, {"min_size": 2, "max_size": 7, "timeout": 3.0}]'
