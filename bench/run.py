@@ -34,7 +34,7 @@ ROOT = BENCH_DIR.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import events_bench, latency, serving, webhooks_bench  # noqa: E402
+from bench import events_bench, latency, rounds, serving, webhooks_bench  # noqa: E402
 from bench.budgets_bench import render_budgets, run_budgets  # noqa: E402
 from bench.load import (  # noqa: E402  (needs ROOT on sys.path)
     ScenarioSpec,
@@ -760,6 +760,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             "measured; errors are counted over warm-up too.",
         ]
         lines += _render_http(results)
+        lines += rounds.render(results)
     if "telemetry" in results:
         lines += render_telemetry(results["telemetry"])
     if "budgets" in results:
@@ -1295,6 +1296,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     peer_litellm.add_arguments(parser)
     parser.add_argument("--no-markdown", action="store_true", help="only write results.json")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure the ratio scenarios (ceilings and products) this many times, "
+        "interleaved; RESULTS.md gives the median ratio of the rounds (bench/rounds.py)",
+    )
+    parser.add_argument(
         "--trace",
         action="store_true",
         help="stamp each generation's trip through Celery and split POST→completed into "
@@ -1516,7 +1524,8 @@ def run_http(
     asgi_target = Target("127.0.0.1", asgi_port, token)
     specs = scenario_specs(args, ceiling_ws, hit)
     list_targets = {size: Target("127.0.0.1", port, t) for size, t in tokens.items()}
-    for name in names:
+
+    def measure(name: str) -> dict[str, Any]:
         spec = specs[name]
         stack.check_alive()
         probe = CpuProbe(stack, urlsplit(args.database_url).path.lstrip("/"))
@@ -1532,7 +1541,6 @@ def run_http(
                 traced = latency.stamps(result["client_times"], args.redis_url)
                 result["trace"] = latency.breakdown(traced)
                 latency.trace_clear(args.redis_url)
-        results["scenarios"][name] = result
         lat = result["latency"]
         print(
             f"{name:<22} {result['rps']:8.1f} req/s  p50 {lat.get('p50_ms', 0):7.2f} ms  "
@@ -1542,6 +1550,14 @@ def run_http(
         )
         for sample in result["error_samples"]:
             print(f"    error {sample['status']}: {sample['error'][:200]}", flush=True)
+        return result
+
+    for name in names:
+        results["scenarios"][name] = measure(name)
+    again = rounds.round_scenarios(names)
+    if args.rounds > 1 and again:
+        first = {name: results["scenarios"][name] for name in again}
+        results["rounds"] = [first, *rounds.run_rounds(args.rounds, again, measure)]
     stack.check_alive()
 
 
