@@ -72,3 +72,23 @@ def test_embedded_default_needs_no_server(tmp_path):
         "django.core.cache.backends.db.DatabaseCache",
         "filesystem://",
     ]
+
+
+def test_no_setting_is_defined_in_two_parts_of_the_settings_package():
+    # genpipe_site/settings/__init__.py imports the parts with *: a name defined in two of
+    # them would take the value of whichever is imported last.
+    import ast
+
+    owners: dict[str, list[str]] = {}
+    for module in sorted((ROOT / "genpipe_site" / "settings").glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id.isupper():
+                    owners.setdefault(target.id, []).append(module.stem)
+    # if/else branches of one part may each assign a setting; two parts may not.
+    assert "CACHES" in owners and "CELERY_BROKER_URL" in owners
+    twice = {name: set(mods) for name, mods in owners.items() if len(set(mods)) > 1}
+    assert not twice
