@@ -4,9 +4,10 @@ An ASGI wrapper around the Django application: the request runs as usual (its th
 and database connection are released when Django finishes it); if the answer is a
 generation that is not terminal yet, the wrapper awaits its terminal event on the
 process's feed for what is left of ``N`` seconds, holding neither, then answers with the
-generation as it is then and ``Preference-Applied: wait=N``. ``N`` above
-``GENPIPE_PREFER_WAIT_MAX_S`` (60) is lowered to it; a malformed ``wait`` is ignored, as the
-RFC asks. Under WSGI the preference is ignored (no ``Preference-Applied``).
+generation as that event carries it (read after the event committed, rendered as ``GET``
+renders it) or, when the wait ran out, as it is then, and ``Preference-Applied: wait=N``.
+``N`` above ``GENPIPE_PREFER_WAIT_MAX_S`` (60) is lowered to it; a malformed ``wait`` is
+ignored, as the RFC asks. Under WSGI the preference is ignored (no ``Preference-Applied``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from generations.models import TERMINAL_STATUSES, Generation
 from generations.rendering import generation_json
 
 from .db import in_db
-from .feed import Scope
+from .feed import Event, Scope
 from .stream import EventStream, StreamOverflow
 
 _UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -57,19 +58,35 @@ def _rendered(generation_id: str, reused: Any) -> dict[str, Any] | None:
     return None if generation is None else generation_json(generation, reused=reused)
 
 
-async def _until_terminal(generation_id: str, timeout_s: float) -> None:
-    """Return when the generation has a terminal event, or after ``timeout_s``."""
+async def _until_terminal(generation_id: str, timeout_s: float) -> Event | None:
+    """The generation's terminal event once there is one; ``None`` after ``timeout_s``."""
     if timeout_s <= 0:
-        return
+        return None
     try:
         async with asyncio.timeout(timeout_s):
             stream = EventStream(Scope(generation_id=generation_id), history=True)
             async with stream:
                 async for event in stream.events():
                     if event is not None and event.type in TERMINAL_EVENT_TYPES:
-                        return
+                        return event
     except (TimeoutError, StreamOverflow):
-        return
+        return None
+    return None
+
+
+def _result(task: asyncio.Task[Event | None]) -> Event | None:
+    """What the waiter found; ``None`` when it did not finish or failed (the answer is then
+    read from the database, as after a wait that ran out)."""
+    if not task.done() or task.cancelled() or task.exception() is not None:
+        return None
+    return task.result()
+
+
+def _terminal_rendering(event: Event | None, reused: Any) -> dict[str, Any] | None:
+    """The generation as the terminal event carries it (read after that event committed,
+    rendered as ``GET generations/{id}`` renders it), with the create's ``reused``."""
+    generation = event.data.get("generation") if event is not None else None
+    return None if generation is None else {**generation, "reused": reused}
 
 
 class PreferWait:
@@ -106,7 +123,11 @@ class PreferWait:
                 task.cancel()
             if gone.done() and not gone.cancelled():
                 return  # the client left: nobody to answer
-            fresh = await in_db(_rendered, str(document["id"]), document.get("reused"))
+            reused = document.get("reused")
+            terminal = _result(waiter)
+            fresh = _terminal_rendering(terminal, reused)
+            if fresh is None:  # the wait ran out: the generation as it is now
+                fresh = await in_db(_rendered, str(document["id"]), reused)
             if fresh is not None:
                 body = json.dumps(fresh, separators=(",", ":")).encode()
         headers = [

@@ -37,6 +37,8 @@ def test_a_create_that_waits_answers_terminal_before_the_wait_is_over(server, to
     assert response.json()["status"] == "completed"
     assert response.json()["result"]
     assert elapsed < 30
+    url = f"{server.url}/api/v1/generations/{response.json()['id']}"
+    assert response.json() == httpx.get(url, headers=auth(token), timeout=30).json()
     plain = post(server, token, None)
     assert plain.status_code == 201 and "preference-applied" not in plain.headers
 
@@ -58,6 +60,9 @@ def test_a_wait_that_runs_out_answers_with_the_status_then(server, token, sandbo
     assert waited.headers["preference-applied"] == "wait=30"
     assert waited.json()["status"] == "completed"
     assert int(waited.headers["content-length"]) == len(waited.content)
+    # The answer is the generation as GET renders it once completed (the wrapper takes it
+    # from the terminal event, not from a second read).
+    assert waited.json() == httpx.get(url, headers=auth(token), timeout=30).json()
 
 
 def test_a_longer_wait_is_lowered_to_60_and_a_malformed_one_ignored(server, token):
