@@ -310,10 +310,11 @@ def _failed_fallback(
     return out
 
 
-def _iso(value: datetime | None) -> str | None:
-    """DRF's datetime format: ISO 8601, UTC written as ``Z``."""
-    if value is None:
-        return None
+def _iso(value: datetime | str | None) -> str | None:
+    """DRF's datetime format: ISO 8601, UTC written as ``Z`` (a text is one already:
+    ``selectors.GenerationRows`` on PostgreSQL)."""
+    if value is None or isinstance(value, str):
+        return value
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 

@@ -6,12 +6,15 @@ values, embedded as ``jsonb`` writes them (``list_pages.page_matches``)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from rest_framework.renderers import JSONRenderer as DrfJSONRenderer
 
 from core.renderers import PlainJSON
 from generations.models import Generation
-from generations.rendering import PAGE_FIELDS, generation_json, generation_page_json
+from generations.pagination import GenerationCursorPagination
+from generations.rendering import PAGE_FIELDS, _iso, generation_json, generation_page_json
 from generations.selectors import GenerationRows
 from tests.embedded import embedded_site
 from tests.generations.list_pages import (
@@ -126,3 +129,11 @@ def test_every_page_matches_on_the_embedded_default(tmp_path):
     site = embedded_site(tmp_path)
     out = site.shell(SQLITE_SCRIPT)
     assert int(out.split("compared")[1]) > 20, out
+
+
+def test_a_cursor_position_is_str_of_the_datetime_whichever_the_row_holds():
+    paginator = GenerationCursorPagination()
+    for at in (datetime(2026, 3, 1, 12, 0, 0, 250, tzinfo=UTC), datetime(999, 1, 2, tzinfo=UTC)):
+        for held in (at, _iso(at)):
+            row = SimpleNamespace(created_at=held)
+            assert paginator._get_position_from_instance(row, ("-created_at", "-id")) == str(at)
