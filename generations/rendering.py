@@ -118,26 +118,29 @@ def generation_page_json(
     number is spelt (``0.00001`` for ``1e-05``). Elsewhere (SQLite keeps ``json.dumps``'
     text, NaN included) they are decoded and the page is DRF's byte for byte.
     """
+    jsonb = _jsonb_text()
     embed: Callable[[str], Any]
     loads: Callable[[str], Any]
-    if _jsonb_text():
+    if jsonb:
         embed, loads = orjson.Fragment, _fallback_only
     else:
         embed = loads = _orjson_loads
     try:
-        results = generation_rows_json(rows, embed=embed, loads=loads)
+        results = generation_rows_json(rows, embed=embed, loads=loads, texts=jsonb)
     except ValueError:  # orjson.JSONDecodeError is one
         written = None
     else:
         written = plain_json({"next": next_link, "previous": previous_link, "results": results})
-    if written is not None and not _exponent_in_a_number(written.content):
+    # On PostgreSQL orjson wrote no float: jsonb's numbers are text, fallbacks hold none.
+    if written is not None and (jsonb or not _exponent_in_a_number(written.content)):
         return written
-    results = generation_rows_json(rows, embed=json.loads, loads=json.loads)
+    results = generation_rows_json(rows, embed=json.loads, loads=json.loads, texts=jsonb)
     return {"next": next_link, "previous": previous_link, "results": results}
 
 
 def _jsonb_text() -> bool:
-    """Whether the JSON columns' text is PostgreSQL's ``jsonb`` output."""
+    """Whether rows come from PostgreSQL (``selectors.GenerationRows``): JSON columns as
+    ``jsonb``'s text, UUIDs and datetimes as the text clients see."""
     return connection.vendor == "postgresql"
 
 
@@ -196,11 +199,13 @@ def generation_rows_json(
     *,
     embed: Callable[[str], Any] = orjson.loads,
     loads: Callable[[str], Any] = orjson.loads,
+    texts: bool = False,
 ) -> list[dict[str, Any]]:
     """``generation_json`` of rows holding ``PAGE_FIELDS`` (``selectors.GenerationRows``),
     without building models: each JSON column's text made a value by ``embed`` (decoded,
     or an ``orjson.Fragment``), and a failed row's ``config`` decoded by ``loads`` for
-    its ``fallback``."""
+    its ``fallback``. With ``texts``, UUIDs and datetimes are already as clients see them
+    (PostgreSQL wrote them: ``selectors.GenerationRows``)."""
     docs = []
     for (
         id_,
@@ -239,6 +244,11 @@ def generation_rows_json(
         completed_at,
         updated_at,
     ) in rows:
+        if not texts:
+            id_, prompt_version_id, parent_id = str(id_), _text(prompt_version_id), _text(parent_id)
+            scheduled_at, created_at = _iso(scheduled_at), _iso(created_at)
+            started_at, completed_at = _iso(started_at), _iso(completed_at)
+            updated_at = _iso(updated_at)
         failed = status == "failed"
         fallback = (
             _failed_fallback(node_fallback_of(loads(config)), operation_type, error_code)
@@ -247,7 +257,7 @@ def generation_rows_json(
         )
         docs.append(
             {
-                "id": str(id_),
+                "id": id_,
                 "workspace_id": workspace_id,
                 "status": status,
                 "operation_type": operation_type,
@@ -260,7 +270,7 @@ def generation_rows_json(
                 "reproducible_hash": reproducible_hash,
                 "reused": None,
                 "final_prompt": final_prompt,
-                "prompt_version_id": _text(prompt_version_id),
+                "prompt_version_id": prompt_version_id,
                 "template_variables": embed(template_variables),
                 "canonical_params": embed(canonical_params),
                 "config": embed(config),
@@ -268,9 +278,9 @@ def generation_rows_json(
                 "result": None if result is None else embed(result),
                 "error": {"code": error_code, "message": error_message} if error_code else None,
                 "priority": priority,
-                "scheduled_at": _iso(scheduled_at),
+                "scheduled_at": scheduled_at,
                 "retry_count": retry_count,
-                "parent_generation_id": _text(parent_id),
+                "parent_generation_id": parent_id,
                 "tokens_in": tokens_in,
                 "tokens_out": tokens_out,
                 "cost_usd": f"{cost_usd:.6f}",
@@ -279,10 +289,10 @@ def generation_rows_json(
                 "attempts": attempt_count,
                 "failover_from": failover_from or None,
                 "fallback": fallback,
-                "created_at": _iso(created_at),
-                "started_at": _iso(started_at),
-                "completed_at": _iso(completed_at),
-                "updated_at": _iso(updated_at),
+                "created_at": created_at,
+                "started_at": started_at,
+                "completed_at": completed_at,
+                "updated_at": updated_at,
             }
         )
     return docs
@@ -310,11 +320,10 @@ def _failed_fallback(
     return out
 
 
-def _iso(value: datetime | str | None) -> str | None:
-    """DRF's datetime format: ISO 8601, UTC written as ``Z`` (a text is one already:
-    ``selectors.GenerationRows`` on PostgreSQL)."""
-    if value is None or isinstance(value, str):
-        return value
+def _iso(value: datetime | None) -> str | None:
+    """DRF's datetime format: ISO 8601, UTC written as ``Z``."""
+    if value is None:
+        return None
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
