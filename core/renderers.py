@@ -5,12 +5,14 @@
 same bytes but for floats of magnitude in [1e-9, 1e-4) (``1e-05`` against ``0.00001``,
 ``1e-06`` against ``1e-6``), integers beyond 64 bits (orjson refuses them) and NaN or
 infinities (DRF refuses them, orjson writes ``null``): ``plain_json`` refuses the second and
-asks its caller to rule out the others. Every other response goes through DRF's renderer
+asks its caller to rule out the others. Values may be ``orjson.Fragment``s, JSON already
+written, embedded as they are. Every other response goes through DRF's renderer
 unchanged, error envelope included.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +25,8 @@ _PARAGRAPH_SEPARATOR = "\u2029".encode()
 
 
 class PlainJSON(dict[str, Any]):
-    """A response body with its bytes already written (``plain_json``)."""
+    """A response body with its bytes already written (``plain_json``). Its values may be
+    ``orjson.Fragment``s (JSON already written): read ``content``, not the dict."""
 
     content: bytes
 
@@ -72,4 +75,8 @@ class JSONRenderer(renderers.JSONRenderer):
             and self.get_indent(accepted_media_type or "", renderer_context or {}) is None
         ):
             return data.content
+        if type(data) is PlainJSON:
+            # Decoded by ``json.loads`` (exact integers, the float each number spells), as
+            # the ORM decodes a JSON column: then written as DRF writes any other body.
+            data = json.loads(data.content)
         return super().render(data, accepted_media_type, renderer_context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from base64 import b64decode
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -27,6 +28,14 @@ class GenerationCursorPagination(CursorPagination):
     def paginate_rows(self, rows: GenerationRows, request: Request, view: Any = None) -> list[Any]:
         """DRF's ``paginate_queryset`` of ``GenerationRows`` (it drives them as a QuerySet)."""
         return self.paginate_queryset(rows, request, view) or []  # type: ignore[arg-type]
+
+    def _get_position_from_instance(self, instance: Any, ordering: Sequence[str]) -> str:
+        """DRF's position, ``str(created_at)``: ``2026-03-01 12:00:00.250000+00:00``, also
+        from a row whose ``created_at`` PostgreSQL wrote as DRF writes it (``...Z``)."""
+        position = str(super()._get_position_from_instance(instance, ordering))
+        if position.endswith("Z") and position[10:11] == "T":
+            return f"{position[:10]} {position[11:-1]}+00:00"
+        return position
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         """DRF's cursor, checked: a cursor is opaque to the client, so anything but one we

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from django.db import connection
 
 from core.renderers import plain_json
 
@@ -106,19 +107,61 @@ PAGE_FIELDS = (
 def generation_page_json(
     rows: Sequence[Sequence[Any]], *, next_link: str | None, previous_link: str | None
 ) -> dict[str, Any]:
-    """A list page's body, ``{"next", "previous", "results"}``: written by orjson when its
-    bytes are DRF's (``core.renderers.plain_json``), else decoded by ``json.loads`` for
-    DRF's renderer (see ``_orjson_loads``)."""
+    """A list page's body, ``{"next", "previous", "results"}``, written by orjson
+    (``core.renderers.plain_json``) when it can be, else decoded by ``json.loads`` for
+    DRF's renderer.
+
+    On PostgreSQL the JSON columns are not decoded: their text, as ``jsonb`` writes it
+    (always valid JSON, keys in ``jsonb``'s order, numbers without exponents, a space after
+    each ``:`` and ``,``), is embedded as it is (``orjson.Fragment``). The page is then the
+    ORM's and DRF's once parsed, but for that whitespace inside those values and for how a
+    number is spelt (``0.00001`` for ``1e-05``). Elsewhere (SQLite keeps ``json.dumps``'
+    text, NaN included) they are decoded and the page is DRF's byte for byte.
+    """
+    jsonb = _jsonb_text()
+    embed: Callable[[str], Any]
+    loads: Callable[[str], Any]
+    if jsonb:
+        embed, loads = orjson.Fragment, _fallback_only
+    else:
+        embed = loads = _orjson_loads
     try:
-        results = generation_rows_json(rows, loads=_orjson_loads)
+        results = generation_rows_json(rows, embed=embed, loads=loads, texts=jsonb)
     except ValueError:  # orjson.JSONDecodeError is one
         written = None
     else:
         written = plain_json({"next": next_link, "previous": previous_link, "results": results})
-    if written is not None and not _exponent_in_a_number(written.content):
+    # On PostgreSQL orjson wrote no float: jsonb's numbers are text, fallbacks hold none.
+    if written is not None and (jsonb or not _exponent_in_a_number(written.content)):
         return written
-    results = generation_rows_json(rows, loads=json.loads)
+    results = generation_rows_json(rows, embed=json.loads, loads=json.loads, texts=jsonb)
     return {"next": next_link, "previous": previous_link, "results": results}
+
+
+def _jsonb_text() -> bool:
+    """Whether rows come from PostgreSQL (``selectors.GenerationRows``): JSON columns as
+    ``jsonb``'s text, UUIDs and datetimes as the text clients see."""
+    return connection.vendor == "postgresql"
+
+
+def _fallback_only(text: str) -> dict[str, Any]:
+    """The part of a ``config`` text ``node_fallback_of`` reads, decoded by orjson:
+    ``ValueError`` when the fallback holds a float (or an integer beyond 64 bits, which
+    orjson reads as one), which orjson may write otherwise than ``json.dumps``."""
+    fallback = node_fallback_of(orjson.loads(text))
+    if _holds_a_float(fallback):
+        raise ValueError("a float in the fallback")
+    return {"config": {"fallback": fallback}}
+
+
+def _holds_a_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_a_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_a_float(v) for v in value)
+    return False
 
 
 def _orjson_loads(text: str) -> Any:
@@ -152,10 +195,17 @@ def _exponent_in_a_number(out: bytes) -> bool:
 
 
 def generation_rows_json(
-    rows: Iterable[Sequence[Any]], *, loads: Callable[[str], Any] = orjson.loads
+    rows: Iterable[Sequence[Any]],
+    *,
+    embed: Callable[[str], Any] = orjson.loads,
+    loads: Callable[[str], Any] = orjson.loads,
+    texts: bool = False,
 ) -> list[dict[str, Any]]:
     """``generation_json`` of rows holding ``PAGE_FIELDS`` (``selectors.GenerationRows``),
-    without building models; JSON columns decoded by ``loads``."""
+    without building models: each JSON column's text made a value by ``embed`` (decoded,
+    or an ``orjson.Fragment``), and a failed row's ``config`` decoded by ``loads`` for
+    its ``fallback``. With ``texts``, UUIDs and datetimes are already as clients see them
+    (PostgreSQL wrote them: ``selectors.GenerationRows``)."""
     docs = []
     for (
         id_,
@@ -194,12 +244,20 @@ def generation_rows_json(
         completed_at,
         updated_at,
     ) in rows:
-        texts = (template_variables, canonical_params, config, social_context, result)
-        values = [None if text is None else loads(text) for text in texts]
-        template_variables, canonical_params, config, social_context, result = values
+        if not texts:
+            id_, prompt_version_id, parent_id = str(id_), _text(prompt_version_id), _text(parent_id)
+            scheduled_at, created_at = _iso(scheduled_at), _iso(created_at)
+            started_at, completed_at = _iso(started_at), _iso(completed_at)
+            updated_at = _iso(updated_at)
+        failed = status == "failed"
+        fallback = (
+            _failed_fallback(node_fallback_of(loads(config)), operation_type, error_code)
+            if failed
+            else None
+        )
         docs.append(
             {
-                "id": str(id_),
+                "id": id_,
                 "workspace_id": workspace_id,
                 "status": status,
                 "operation_type": operation_type,
@@ -212,17 +270,17 @@ def generation_rows_json(
                 "reproducible_hash": reproducible_hash,
                 "reused": None,
                 "final_prompt": final_prompt,
-                "prompt_version_id": _text(prompt_version_id),
-                "template_variables": template_variables,
-                "canonical_params": canonical_params,
-                "config": config,
-                "social_context": social_context,
-                "result": result,
+                "prompt_version_id": prompt_version_id,
+                "template_variables": embed(template_variables),
+                "canonical_params": embed(canonical_params),
+                "config": embed(config),
+                "social_context": None if social_context is None else embed(social_context),
+                "result": None if result is None else embed(result),
                 "error": {"code": error_code, "message": error_message} if error_code else None,
                 "priority": priority,
-                "scheduled_at": _iso(scheduled_at),
+                "scheduled_at": scheduled_at,
                 "retry_count": retry_count,
-                "parent_generation_id": _text(parent_id),
+                "parent_generation_id": parent_id,
                 "tokens_in": tokens_in,
                 "tokens_out": tokens_out,
                 "cost_usd": f"{cost_usd:.6f}",
@@ -230,13 +288,11 @@ def generation_rows_json(
                 "latency_ms": latency_ms,
                 "attempts": attempt_count,
                 "failover_from": failover_from or None,
-                "fallback": _failed_fallback(node_fallback_of(config), operation_type, error_code)
-                if status == "failed"
-                else None,
-                "created_at": _iso(created_at),
-                "started_at": _iso(started_at),
-                "completed_at": _iso(completed_at),
-                "updated_at": _iso(updated_at),
+                "fallback": fallback,
+                "created_at": created_at,
+                "started_at": started_at,
+                "completed_at": completed_at,
+                "updated_at": updated_at,
             }
         )
     return docs

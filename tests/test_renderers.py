@@ -50,3 +50,13 @@ def test_any_other_body_is_rendered_by_drf_unchanged() -> None:
     assert JSONRenderer().render(body) == DrfJSONRenderer().render(body)
     envelope = {"error": {"code": "not_found", "message": "No such \u2028 thing."}}
     assert JSONRenderer().render(envelope) == DrfJSONRenderer().render(envelope)
+
+
+def test_a_page_with_fragments_is_passed_through_or_decoded_for_drf() -> None:
+    page = plain_json({"results": [{"v": orjson.Fragment('{"b": [1, 0.00001], "a": "\u2028"}')}]})
+    assert page is not None
+    assert page.content == b'{"results":[{"v":{"b": [1, 0.00001], "a": "\\u2028"}}]}'
+    assert JSONRenderer().render(page) == page.content
+    indented = JSONRenderer().render(page, "application/json; indent=2", {})
+    value = {"results": [{"v": {"b": [1, 1e-05], "a": "\u2028"}}]}
+    assert indented == DrfJSONRenderer().render(value, "application/json; indent=2", {})
