@@ -151,12 +151,12 @@ class TransitionRound:
         except Exception:  # the listeners fall back to their own round trips
             logger.debug("transition round not sent", exc_info=True)
             return False
-        if made:
-            self.values = {
-                key: None if raw is None else backend.decode(raw)
-                for key, raw in zip(self.keys, results[0], strict=True)
-            }
-        self.sent = True
+        self.sent = True  # the publishes went out
+        for key, raw in zip(self.keys, results[0] if made else (), strict=True):
+            try:
+                self.values[key] = None if raw is None else backend.decode(raw)
+            except Exception:  # left to the listener's own read (``cached``)
+                logger.debug("transition round: %s not decoded", key, exc_info=True)
         return True
 
 

@@ -122,6 +122,27 @@ def test_an_unsent_round_leaves_the_listeners_their_own_reads(listening, monkeyp
     assert hooks.round_published("round:channel", "7") is False
 
 
+@needs_redis
+def test_a_value_the_round_cannot_decode_is_read_by_the_listener(listening, monkeypatch):
+    cache.set("round:a", "kept")
+    cache.set("round:b", "undecodable here")
+    decode = cache.client.decode  # type: ignore[attr-defined]
+    failed: list[Any] = []
+
+    def picky(raw: Any) -> Any:  # fails once: the round's decode, not the listener's read
+        value = decode(raw)
+        if value == "undecodable here" and not failed:
+            failed.append(raw)
+            raise ValueError("bad pickle")
+        return value
+
+    monkeypatch.setattr(cache.client, "decode", picky)  # type: ignore[attr-defined]
+    hooks.status_changed(_change(event_id=8))
+    # The round still went out (its publish included); the listener's own read took over.
+    assert listening[-1][0] == "read" and listening[-1][1] == "kept"
+    assert listening[-1][2] == "undecodable here" and len(failed) == 1
+
+
 def test_without_a_round_cached_is_the_cache(listening):
     cache.set("round:b", [1, 2])
     assert hooks.cached("round:b") == [1, 2]
