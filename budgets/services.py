@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
 from core.errors import ApiError, ServiceUnavailable
+from generations import hooks
 from generations.hooks import StatusChange
 from generations.models import TERMINAL_STATUSES, Generation, ProviderAttempt
 
@@ -54,7 +55,7 @@ def _config_key(workspace_id: int) -> str:
 def budget_configs(workspace_id: int) -> list[BudgetRef]:
     """The workspace's budgets, from the cache (one lookup; ``[]`` is cached too)."""
     key = _config_key(workspace_id)
-    cached = cache.get(key)
+    cached = hooks.cached(key)
     if cached is not None:
         return [BudgetRef(*row) for row in cached]
     refs = [
@@ -245,6 +246,15 @@ def budget_transition_listener(change: StatusChange) -> None:
     """
     if change.to_status in TERMINAL_STATUSES and budget_configs(change.workspace_id):
         generation_settle(change.generation_id, now=change.at)
+
+
+def _transition_prepare(change: StatusChange, batch: hooks.TransitionRound) -> None:
+    """A terminal status reads the budgets in the transition's round (``generations.hooks``)."""
+    if change.to_status in TERMINAL_STATUSES:
+        batch.read(_config_key(change.workspace_id))
+
+
+budget_transition_listener.prepare = _transition_prepare  # type: ignore[attr-defined]
 
 
 def budget_reuse_listener(generation: Generation, reason: str) -> None:

@@ -13,6 +13,12 @@ paths (like Django's middleware), imported once:
 - ``GENPIPE_TRANSITION_LISTENERS``: ``listener(change)`` runs after the transaction that
   recorded a status change commits (the creation as ``'' → pending`` included), with a
   ``StatusChange``. A listener that raises is logged; it never fails the transition.
+  A listener may also have a ``prepare(change, round)`` attribute (``TransitionRound``):
+  called before any listener runs, it names the cache keys the listener will read and the
+  wake-ups it publishes, and the dispatch sends them all in one Redis round trip instead
+  of one each. While the listeners run, ``cached(key)`` answers the prepared reads and
+  ``round_published(...)`` says a prepared publish went out; when the round could not be
+  sent (no Redis cache, an error) the listeners do their own reads and publishes.
 - ``GENPIPE_REUSE_LISTENERS``: ``listener(generation, reason)`` runs when a create is
   answered with an existing generation (``reason``: ``cache``, ``dedup``,
   ``idempotency``).
@@ -28,6 +34,7 @@ paths (like Django's middleware), imported once:
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +44,7 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache as django_cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
@@ -88,6 +96,7 @@ def _reload(*, setting: str, **_: Any) -> None:
         ("_GUARDS", "_LISTENERS", "_EXTENSIONS")
     ):
         _load.cache_clear()
+        _preparers.cache_clear()
 
 
 def create_guards() -> tuple[Callable[..., Any], ...]:
@@ -107,10 +116,98 @@ def _notify(setting: str, listeners: tuple[Callable[..., Any], ...], *args: Any)
             logger.exception("%s: %s failed", setting, getattr(listener, "__name__", listener))
 
 
+class TransitionRound:
+    """The Redis work the listeners of one status change declare in ``prepare``: cache
+    reads (``read``, keys as given to Django's cache) and ``PUBLISH``es to the cache's
+    Redis (``publish``), sent as one pipeline before the listeners run."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.publishes: list[tuple[str, str]] = []
+        self.values: dict[str, Any] = {}
+        self.sent = False
+
+    def read(self, key: str) -> None:
+        if key not in self.keys:
+            self.keys.append(key)
+
+    def publish(self, channel: str, message: str) -> None:
+        self.publishes.append((channel, message))
+
+    def send(self) -> bool:
+        """One pipeline on the default cache's Redis client (django-redis only): an
+        ``MGET`` of the reads, then the publishes. ``False`` when it could not be sent."""
+        backend: Any = getattr(django_cache, "client", None)
+        if not hasattr(backend, "get_client") or not hasattr(backend, "decode"):
+            return False
+        try:
+            pipe = backend.get_client(write=True).pipeline(transaction=False)
+            made = [backend.make_key(key) for key in self.keys]
+            if made:
+                pipe.mget(made)
+            for channel, message in self.publishes:
+                pipe.publish(channel, message)
+            results = pipe.execute()
+        except Exception:  # the listeners fall back to their own round trips
+            logger.debug("transition round not sent", exc_info=True)
+            return False
+        self.sent = True  # the publishes went out
+        for key, raw in zip(self.keys, results[0] if made else (), strict=True):
+            try:
+                self.values[key] = None if raw is None else backend.decode(raw)
+            except Exception:  # left to the listener's own read (``cached``)
+                logger.debug("transition round: %s not decoded", key, exc_info=True)
+        return True
+
+
+_rounds = threading.local()
+
+
+def cached(key: str) -> Any:
+    """``cache.get(key)``, answered from the current dispatch's round when a ``prepare``
+    read it (``None``: not cached)."""
+    current: TransitionRound | None = getattr(_rounds, "current", None)
+    if current is not None and key in current.values:
+        return current.values[key]
+    return django_cache.get(key)
+
+
+def round_published(channel: str, message: str) -> bool:
+    """Whether the current dispatch's round published ``message`` on ``channel``."""
+    current: TransitionRound | None = getattr(_rounds, "current", None)
+    return current is not None and current.sent and (channel, message) in current.publishes
+
+
+@cache
+def _preparers(setting: str) -> tuple[Callable[..., Any], ...]:
+    return tuple(p for p in (getattr(f, "prepare", None) for f in _load(setting)) if p)
+
+
+def _round(change: StatusChange, setting: str) -> TransitionRound | None:
+    preparers = _preparers(setting)
+    if not preparers:
+        return None
+    current = TransitionRound()
+    for prepare in preparers:
+        try:
+            prepare(change, current)
+        except Exception:
+            logger.exception("%s: %s.prepare failed", setting, getattr(prepare, "__name__", ""))
+    if not (current.keys or current.publishes) or not current.send():
+        return None
+    return current
+
+
 def status_changed(change: StatusChange) -> None:
-    """Tell every transition listener (call after commit)."""
+    """Tell every transition listener (call after commit), their prepared Redis work sent
+    first in one round trip (``TransitionRound``)."""
     setting = "GENPIPE_TRANSITION_LISTENERS"
-    _notify(setting, _load(setting), change)
+    outer = getattr(_rounds, "current", None)
+    _rounds.current = _round(change, setting)
+    try:
+        _notify(setting, _load(setting), change)
+    finally:
+        _rounds.current = outer
 
 
 def generation_reused(generation: Any, reason: str) -> None:

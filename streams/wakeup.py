@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from functools import cache
+from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
 
 from core.outages import redis_client
-from generations.hooks import StatusChange
+from generations.hooks import StatusChange, TransitionRound, round_published
 
 logger = logging.getLogger("genpipe.streams")
 
@@ -34,15 +35,43 @@ def _client(url: str, timeout_s: float) -> redis.Redis:
 def transition_wakeup(change: StatusChange) -> None:
     """Transition listener (``GENPIPE_TRANSITION_LISTENERS``): publish the event id.
 
-    Runs after commit, in the process that made the transition (web or worker). One round
-    trip at most, bounded by ``REDIS_SOCKET_TIMEOUT``, never retried; a Redis error is
+    Runs after commit, in the process that made the transition (web or worker). Sent in
+    the transition's round (``generations.hooks.TransitionRound``, with the other
+    listeners' reads) when the cache lives on the same Redis, else in one round trip of
+    its own, bounded by ``REDIS_SOCKET_TIMEOUT``, never retried; a Redis error is
     reported once per outage (by the connection) and swallowed: the readers' safety poll
     finds the event.
     """
     url = settings.REDIS_URL
-    if not url:
+    if not url or round_published(wakeup_channel(), str(change.event_id)):
         return
     with contextlib.suppress(redis.RedisError):
         _client(url, float(settings.REDIS_SOCKET_TIMEOUT)).publish(
             wakeup_channel(), str(change.event_id)
         )
+
+
+def _server(url: str) -> tuple[str, str, str]:
+    """A Redis URL without its database number (pub/sub ignores databases)."""
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc, parts.query
+
+
+def _same_redis_as_cache() -> bool:
+    default = settings.CACHES.get("default", {})
+    location = default.get("LOCATION")
+    return (
+        bool(settings.REDIS_URL)
+        and default.get("BACKEND") == "django_redis.cache.RedisCache"
+        and isinstance(location, str)
+        and _server(location) == _server(settings.REDIS_URL)
+    )
+
+
+def _wakeup_prepare(change: StatusChange, batch: TransitionRound) -> None:
+    """The publish goes in the transition's round when the cache's Redis is this one."""
+    if _same_redis_as_cache():
+        batch.publish(wakeup_channel(), str(change.event_id))
+
+
+transition_wakeup.prepare = _wakeup_prepare  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from budgets.alerts import budget_alert_event
 from budgets.models import BudgetAlert
+from generations import hooks
 from generations.events import event_object
 from generations.hooks import StatusChange
 from generations.models import GenerationEvent
@@ -84,7 +85,7 @@ def endpoint_filters(workspace_id: int) -> list[list[str]]:
     database."""
     key = _filters_key(workspace_id)
     try:
-        cached = cache.get(key)
+        cached = hooks.cached(key)
     except Exception:
         cached = None
     if cached is not None:
@@ -163,6 +164,14 @@ def event_fan_out(change: StatusChange) -> None:
     event = GenerationEvent.objects.select_related("generation").get(id=change.event_id)
     body = webhook_body(event_object(event, event.generation))
     _deliveries_create(endpoints, event_type, body, {"event": event})
+
+
+def _fan_out_prepare(change: StatusChange, batch: hooks.TransitionRound) -> None:
+    """The filters are read in the transition's round (``generations.hooks``)."""
+    batch.read(_filters_key(change.workspace_id))
+
+
+event_fan_out.prepare = _fan_out_prepare  # type: ignore[attr-defined]
 
 
 def budget_alert_fan_out(alert: BudgetAlert) -> None:
