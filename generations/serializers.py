@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework.fields import empty
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from .models import ContentRating, Generation, Purpose, Strategy
@@ -294,17 +293,6 @@ class GenerationCreateSerializer(SharedFieldsSerializer):
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
     parent_generation_id = serializers.UUIDField(required=False)
     force_new = serializers.BooleanField(required=False, default=False)
-
-    def run_validation(self, data: Any = empty) -> Any:
-        """The plan of ``serializers_fast`` answers the bodies it fully recognises (the
-        same validated data); DRF validates the rest, every invalid body included."""
-        from .serializers_fast import create_validated
-
-        if data is not empty:
-            validated = create_validated(data)
-            if validated is not None:
-                return validated
-        return super().run_validation(data)
 
     def validate_template_variables(self, value: dict[str, Any]) -> dict[str, Any]:
         for name, item in value.items():
