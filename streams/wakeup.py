@@ -57,14 +57,24 @@ def _server(url: str) -> tuple[str, str, str]:
     return parts.scheme, parts.netloc, parts.query
 
 
+@cache
+def _same_server(backend: str, location: str | None, redis_url: str) -> bool:
+    return (
+        bool(redis_url)
+        and backend == "django_redis.cache.RedisCache"
+        and location is not None
+        and _server(location) == _server(redis_url)
+    )
+
+
 def _same_redis_as_cache() -> bool:
+    """Whether the cache's Redis is the wake-ups' (decided once per configuration)."""
     default = settings.CACHES.get("default", {})
     location = default.get("LOCATION")
-    return (
-        bool(settings.REDIS_URL)
-        and default.get("BACKEND") == "django_redis.cache.RedisCache"
-        and isinstance(location, str)
-        and _server(location) == _server(settings.REDIS_URL)
+    return _same_server(
+        str(default.get("BACKEND", "")),
+        location if isinstance(location, str) else None,
+        settings.REDIS_URL,
     )
 
 
