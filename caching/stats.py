@@ -3,8 +3,9 @@
 Every create that consults the cache (strategy other than ``always``, no ``force_new``)
 counts one lookup: a hit served by the slot (``cache``) or by an identical generation
 (``dedup``), or a miss. Counts go to minute buckets (kept 2 h) and hour buckets (kept
-48 h) under ``generation:stats:cache:…`` (``telemetry.buckets``: the telemetry Redis in
-one round trip, or the Django cache without Redis, where counts are approximate); the
+48 h) under ``generation:stats:cache:…`` (``telemetry.buckets``: added up per process and
+written within ``GENPIPE_STATS_FLUSH_S``, to the telemetry Redis in one round trip, or the
+Django cache without Redis, where counts are approximate); the
 1 h window sums the last 60 minute buckets, the 24 h window the last 24 hour buckets.
 Entries are counted from whichever cache backend holds the slots. Flushing slots never
 touches these.

@@ -21,3 +21,6 @@ CACHES["default"]["KEY_PREFIX"] = f"genpipe-test-{os.environ.get('PYTEST_XDIST_W
 # Every reuse writes its saving at once: tests read the rows right after a hit. The
 # interval itself is tested in tests/budgets/test_savings.py.
 GENPIPE_REUSE_SAVING_FLUSH_S = 0.0
+# Likewise statistics: each count is written at once (the interval: tests/telemetry/
+# test_bucket_batching.py).
+GENPIPE_STATS_FLUSH_S = 0.0

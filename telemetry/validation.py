@@ -3,8 +3,9 @@
 Every ``validate`` call and every create that reaches the validator counts one outcome
 (valid or invalid, and ``source`` create/validate) plus one count per issue code
 (``error:<code>``, ``warning:<code>``, ``suggestion:<code>``) in an hourly bucket
-``generation:stats:validation:h:{YYYYmmddHH}`` kept 8 days (``telemetry.buckets``: one
-Redis round trip, or the Django cache without Redis, approximate).
+``generation:stats:validation:h:{YYYYmmddHH}`` kept 8 days (``telemetry.buckets``: added
+up per process and written within ``GENPIPE_STATS_FLUSH_S``, one Redis round trip, or the
+Django cache without Redis, approximate).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from caching.services import (
 )
 from caching.stats import cache_stats_write
 from core.errors import ValidationFailed
-from telemetry.buckets import BucketWrite, bucket_add, bucket_merge
+from telemetry.buckets import BucketWrite, bucket_count, bucket_merge
 from telemetry.validation import validation_outcome_write
 
 from ..errors import InvalidTransition
@@ -171,7 +171,7 @@ def _validation_write(report: ValidationReport, *, source: str, now: datetime) -
 
 def validation_record(report: ValidationReport, *, source: str) -> None:
     """Count a validation outcome for the validation health view (never raises)."""
-    bucket_add(*_validation_write(report, source=source, now=timezone.now()))
+    bucket_count(*_validation_write(report, source=source, now=timezone.now()))
 
 
 def _reusable(
@@ -314,7 +314,7 @@ def generation_create(
     now = now or timezone.now()
     prepared = request_prepare(workspace=workspace, data=data)
     # The validation outcome and the cache lookup are counted together, once the request
-    # is answered or refused: one statistics round trip per create.
+    # is answered or refused: one count per create (written with the process's others).
     stats = [_validation_write(prepared.report, source="create", now=now)]
     try:
         prepared.report.raise_if_invalid()
@@ -325,7 +325,7 @@ def generation_create(
         if looked_up:
             stats.append(cache_stats_write(outcome=outcome.reused or "miss", now=now))
     finally:  # outside the transaction: the slot lock is never held for statistics
-        bucket_add(*bucket_merge(stats))
+        bucket_count(*bucket_merge(stats))
     if looked_up:
         cache_looked_up(outcome.reused or "miss", prepared.operation_type)
     if outcome.reused is not None:

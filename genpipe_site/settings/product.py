@@ -45,6 +45,9 @@ GENPIPE_DEMO_EXTENSIONS: list[str] = ["experiments.demo.demo_feedback_ensure"]
 GENPIPE_BUDGET_STORE = os.environ.get("GENPIPE_BUDGET_STORE", "")
 # Reuse savings are added up per process and written at most this often (budgets.savings).
 GENPIPE_REUSE_SAVING_FLUSH_S = float(os.environ.get("GENPIPE_REUSE_SAVING_FLUSH_S", "1.0"))
+# Cache and validation statistics are added up per process and written within this many
+# seconds (telemetry.buckets); 0 writes each count at once.
+GENPIPE_STATS_FLUSH_S = float(os.environ.get("GENPIPE_STATS_FLUSH_S", "1.0"))
 # Output tokens a text operation is estimated at unless style.<provider>.max_tokens says.
 GENPIPE_BUDGET_TEXT_OUTPUT_TOKENS = int(os.environ.get("GENPIPE_BUDGET_TEXT_OUTPUT_TOKENS", "512"))
 # Budget alert emails: the console backend unless EMAIL_BACKEND names another (SMTP etc.).

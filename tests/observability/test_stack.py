@@ -230,11 +230,19 @@ def test_scrape_matches_the_telemetry_api_and_series_stay_flat(stack, clients):
         assert (
             total(families, DURATION, "_count", gen_ai_operation_name=kind) == operation["attempts"]
         )
-    cache = staff.get(f"{stack.url}{GENERATIONS}/cache/stats", timeout=10).json()["last_1h"]
     lookups = "genpipe_cache_lookups"
-    assert total(families, lookups, "_total", outcome="miss") == cache["misses"]
-    assert total(families, lookups, "_total", outcome="cache") == cache["hits_cache"]
-    assert total(families, lookups, "_total", outcome="dedup") == cache["hits_dedup"]
+    counted = {
+        field: total(families, lookups, "_total", outcome=outcome)
+        for field, outcome in (("misses", "miss"), ("hits_cache", "cache"), ("hits_dedup", "dedup"))
+    }
+
+    def caught_up() -> dict[str, Any] | None:
+        found = staff.get(f"{stack.url}{GENERATIONS}/cache/stats", timeout=10).json()["last_1h"]
+        return found if all(found[k] == v for k, v in counted.items()) else None
+
+    # Each web process writes its statistics within GENPIPE_STATS_FLUSH_S (1 s): the API
+    # catches up with the counters (which every process updates at once) within that.
+    cache = wait_until(caught_up, 10, f"cache statistics equal to the counters {counted}")
     assert cache["hits_cache"] >= 2 and cache["hits_dedup"] >= 3
     assert total(families, "genpipe_queue_pending_generations", "") == 0
     assert total(families, "genpipe_provider_breaker_state", "", state="closed", **labels) == 1

@@ -192,19 +192,19 @@ def test_a_create_counts_validation_and_cache_lookup_in_one_write(
     from telemetry.validation import validation_outcomes
 
     writes: list[list[str]] = []
-    real = creation.bucket_add
+    real = creation.bucket_count
 
     def recording(increments, ttls):
         writes.append(sorted(key.split(":")[2] for key in increments))  # cache / validation
         real(increments, ttls)
 
-    monkeypatch.setattr(creation, "bucket_add", recording)
+    monkeypatch.setattr(creation, "bucket_count", recording)
     assert api.post(URL, create_body(), format="json").status_code == 201
     assert api.post(URL, create_body(), format="json").status_code == 200  # dedup hit
     bad = create_body(config={"duration": {"min": 9, "max": 1}})
     assert api.post(URL, bad, format="json").status_code == 400
-    # One bucket write (one pipeline) per create: minute + hour of the lookup, the
-    # validation hour; the refused request has no lookup to count.
+    # One bucket count (one script when written) per create: minute + hour of the lookup,
+    # the validation hour; the refused request has no lookup to count.
     assert writes == [["cache", "cache", "validation"]] * 2 + [["validation"]]
     hour = telemetry_redis.hgetall(f"generation:stats:cache:h:{timezone.now():%Y%m%d%H}")
     assert hour == {"misses": "1", "hits_dedup": "1"}
