@@ -1,8 +1,10 @@
 """Hot lookups compiled to SQL once per process, not per call: the create path's reuse
-lookups and the worker's load of its generation.
+lookups, the worker's load of its generation and the read of one generation by a member
+of its workspace (what a polling client asks for again and again).
 
 Building a queryset's SQL costs several times the query itself; the reuse lookups run on
-every create (and twice on a cold one), the worker's on every attempt. Each is compiled
+every create (and twice on a cold one), the worker's on every attempt, the member's read
+on every poll. Each is compiled
 from its ORM queryset the first time, with sentinel parameters that are swapped for the
 real ones at each call, then run on a cursor (same SQL, same converters, same model
 instances, related objects included, as the queryset gives).
@@ -25,6 +27,7 @@ from ..models import Generation
 _WORKSPACE = -7_301_946_552  # sentinel values, never real parameters
 _HASH = "\x01reproducible-hash-sentinel"
 _ID = uuid.UUID("00000000-0000-4000-8000-00000000f00d")
+_USER = -7_301_946_553
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,27 @@ def generation_for_worker(*, generation_id: str, alias: str = "default") -> Gene
         return None
     value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
     return _run(compiled, alias, {"id": value})
+
+
+def _for_member_queryset() -> Any:
+    # No ordering: the key finds one row.
+    return Generation.objects.filter(id=_ID, workspace__memberships__user_id=_USER).order_by()[:1]
+
+
+def generation_for_member(
+    *, user_id: int, generation_id: uuid.UUID | str, alias: str = "default"
+) -> Generation | None:
+    """The generation if ``user_id`` is a member of its workspace (``None`` otherwise, or
+    for a malformed id): one query, the row by primary key joined to the membership."""
+    connection = connections[alias]
+    sentinel = Generation._meta.pk.get_db_prep_value(_ID, connection)  # type: ignore[union-attr]
+    compiled = _compile("for_member", alias, _for_member_queryset, {sentinel: "id", _USER: "user"})
+    try:
+        wanted = uuid.UUID(str(generation_id))
+    except ValueError:
+        return None
+    value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
+    return _run(compiled, alias, {"id": value, "user": user_id})
 
 
 def _one_round_trip(connection: Any) -> bool:
