@@ -5,7 +5,8 @@
 Sets Django up on the bench settings against the given database and Redis (migrating and
 preparing them like ``run.py``), then drives the product's WSGI application in this
 process with Django's test client (the full middleware and DRF stack, no socket) or, for
-``worker``, runs ``process_generation`` as a Celery task in this process. Per call it
+``worker``, runs ``process_generation`` as a Celery task in this process (``detail`` is the
+GET of one completed generation, what a polling client asks for). Per call it
 reports the mean CPU time, the SQL statements and the Redis round trips (every request
 written to a Redis connection, broker included), and optionally a cProfile listing and
 the statements of one call. Nothing here is timed in a test: it is a tool for finding
@@ -36,7 +37,7 @@ if str(ROOT) not in sys.path:
 from bench import run as harness  # noqa: E402  (needs ROOT on sys.path)
 from bench.load import cache_hit_params, slot_hit_body  # noqa: E402
 
-SCENARIOS = ("noop", "create_cold", "cache_hit", "slot_hit", "worker", "list")
+SCENARIOS = ("noop", "create_cold", "cache_hit", "slot_hit", "worker", "detail", "list")
 
 
 class Counters:
@@ -122,6 +123,19 @@ def make_call(scenario: str, token: str, list_token: str | None) -> Callable[[],
             assert response.status_code == 200, response.content
 
         return page
+    if scenario == "detail":
+        # What a polling client calls: the GET of one generation, a completed one.
+        created = _post(client, _cold(), (201,))["id"]
+        from generations.tasks import process_generation as task
+
+        task.apply(args=[created]).get()
+        url = f"/api/v1/generations/{created}"
+
+        def detail() -> Any:
+            response = client.get(url)
+            assert response.status_code == 200, response.content
+
+        return detail
     if scenario == "worker":
         from generations.tasks import process_generation
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from genpipe_site.celery import _database_connections, app
 
@@ -39,3 +39,68 @@ def test_an_eager_task_leaves_its_callers_connection_alone(db):
     raw = connection.connection
     _database_connections(sender=SimpleNamespace(request=SimpleNamespace(is_eager=True)))
     assert connection.connection is raw
+
+
+def _pending_generation(workspace, sandbox):
+    from generations.models import Generation
+
+    return Generation.objects.create(
+        workspace=workspace, provider=sandbox, operation_type="dialogue"
+    )
+
+
+@pytest.fixture
+def health_checks(monkeypatch):
+    """The ``SELECT 1`` health checks the connection runs (``is_usable``), counted."""
+    calls: list[bool] = []
+    real = type(connections["default"]).is_usable
+
+    def is_usable(self):  # type: ignore[no-untyped-def]
+        calls.append(usable := real(self))
+        return usable
+
+    monkeypatch.setattr(type(connections["default"]), "is_usable", is_usable)
+    return calls
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_workers_first_read_stands_in_for_the_health_check(health_checks, workspace, sandbox):
+    from generations.services.lookups import generation_for_worker
+
+    generation = _pending_generation(workspace, sandbox)
+    connection.ensure_connection()
+    assert connection.health_check_enabled
+    raw = connection.connection
+    _database_connections(sender=TASK)  # a task starts: the connection is to be checked
+    assert generation_for_worker(generation_id=str(generation.id)) == generation
+    assert health_checks == [] and connection.connection is raw
+    raw.close()  # the server went away under it between two tasks
+    _database_connections(sender=TASK)
+    assert generation_for_worker(generation_id=str(generation.id)) == generation
+    assert health_checks == [False]  # checked only once the read failed, then reconnected
+    assert connection.connection is not raw
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_worker_read_on_a_live_connection_is_not_repeated(
+    monkeypatch, health_checks, workspace, sandbox
+):
+    from django.db import OperationalError
+
+    from generations.services import lookups
+
+    generation = _pending_generation(workspace, sandbox)
+    connection.ensure_connection()
+    _database_connections(sender=TASK)
+    runs: list[str] = []
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append("run")
+        raise OperationalError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(lookups, "_run", failing)
+    with pytest.raises(OperationalError):
+        lookups.generation_for_worker(generation_id=str(generation.id))
+    assert runs == ["run"] and health_checks == [True]

@@ -267,12 +267,14 @@ def _insert(request: _Create) -> Generation:
         reason=event.reason,
         at=request.now,
     )
-    transaction.on_commit(lambda: status_changed(change), robust=True)
+    # The task is published first: the worker starts on it while this process tells the
+    # listeners (their Redis round is not on the way to the worker).
     generation_enqueue(
         generation_id=str(generation.id),
         priority=generation.priority,
         scheduled_at=generation.scheduled_at,
     )
+    transaction.on_commit(lambda: status_changed(change), robust=True)
     return generation
 
 

@@ -1,11 +1,14 @@
 """Hot lookups compiled to SQL once per process, not per call: the create path's reuse
-lookups and the worker's load of its generation.
+lookups, the worker's load of its generation and the read of one generation by a member
+of its workspace (what a polling client asks for again and again).
 
 Building a queryset's SQL costs several times the query itself; the reuse lookups run on
-every create (and twice on a cold one), the worker's on every attempt. Each is compiled
-from its ORM queryset the first time, with sentinel parameters that are swapped for the
-real ones at each call, then run on a cursor (same SQL, same converters, same model
-instances, related objects included, as the queryset gives).
+every create (and twice on a cold one), the worker's on every attempt, the member's read
+on every poll. Each is compiled from its ORM queryset the first time, with sentinel
+parameters that are swapped for the real ones at each call, then run on a cursor (same
+SQL, same converters, same model instances, related objects included, as the queryset
+gives). The worker's load also stands in for the connection's health check at the start
+of a task (``generation_for_worker``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.db.models import BigIntegerField, ExpressionWrapper, F
 from django.db.models.query import get_related_populators
 
@@ -25,6 +28,9 @@ from ..models import Generation
 _WORKSPACE = -7_301_946_552  # sentinel values, never real parameters
 _HASH = "\x01reproducible-hash-sentinel"
 _ID = uuid.UUID("00000000-0000-4000-8000-00000000f00d")
+# A connection that went away (a database restart) fails with one of these.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+_USER = -7_301_946_553
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,8 @@ def _for_worker_queryset() -> Any:
 
 def generation_for_worker(*, generation_id: str, alias: str = "default") -> Generation | None:
     """The generation a worker processes, with its provider and the provider's breaker row
-    (``None`` for an unknown or malformed id)."""
+    (``None`` for an unknown or malformed id). As a task's first statement it is also the
+    connection's health check (``_checks_itself``)."""
     connection = connections[alias]
     sentinel = Generation._meta.pk.get_db_prep_value(_ID, connection)  # type: ignore[union-attr]
     compiled = _compile("for_worker", alias, _for_worker_queryset, {sentinel: "id"})
@@ -156,7 +163,57 @@ def generation_for_worker(*, generation_id: str, alias: str = "default") -> Gene
     except ValueError:
         return None
     value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
-    return _run(compiled, alias, {"id": value})
+    if not _checks_itself(connection):
+        return _run(compiled, alias, {"id": value})
+    try:
+        return _run(compiled, alias, {"id": value})
+    except DATABASE_ERRORS:
+        if connection.is_usable():
+            raise  # the statement failed, not the connection
+        connection.close()  # what the health check would have done
+        return _run(compiled, alias, {"id": value})
+
+
+def _checks_itself(connection: Any) -> bool:
+    """Whether the worker's first read stands in for the connection's health check.
+
+    A task starts as a request does (``genpipe_site.celery``): a connection with
+    ``CONN_HEALTH_CHECKS`` then pays a ``SELECT 1`` round trip before its first statement.
+    The worker's first statement is this read, safe to repeat outside a transaction: run
+    it unchecked and, when it fails because the connection is gone, reconnect and read
+    again: what the check would have done, without its round trip on every task.
+    """
+    if (
+        connection.connection is None
+        or getattr(connection, "pool", None)  # a pool hands out checked connections
+        or connection.in_atomic_block
+        or connection.health_check_done
+        or not connection.health_check_enabled
+    ):
+        return False
+    connection.health_check_done = True
+    return True
+
+
+def _for_member_queryset() -> Any:
+    # No ordering: the key finds one row.
+    return Generation.objects.filter(id=_ID, workspace__memberships__user_id=_USER).order_by()[:1]
+
+
+def generation_for_member(
+    *, user_id: int, generation_id: uuid.UUID | str, alias: str = "default"
+) -> Generation | None:
+    """The generation if ``user_id`` is a member of its workspace (``None`` otherwise, or
+    for a malformed id): one query, the row by primary key joined to the membership."""
+    connection = connections[alias]
+    sentinel = Generation._meta.pk.get_db_prep_value(_ID, connection)  # type: ignore[union-attr]
+    compiled = _compile("for_member", alias, _for_member_queryset, {sentinel: "id", _USER: "user"})
+    try:
+        wanted = uuid.UUID(str(generation_id))
+    except ValueError:
+        return None
+    value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
+    return _run(compiled, alias, {"id": value, "user": user_id})
 
 
 def _one_round_trip(connection: Any) -> bool:

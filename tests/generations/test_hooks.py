@@ -113,3 +113,17 @@ def test_a_failed_call_reaches_the_attempt_listeners_with_its_code(
         api.post(URL, create_body(config={"prompt": "fails"}), format="json")
     (attempt,) = HEARD
     assert (attempt.outcome, attempt.error_code) == ("failed", "sandbox_busy")
+
+
+def test_a_create_publishes_its_task_before_the_listeners_hear_it(
+    api, hooked, monkeypatch, django_capture_on_commit_callbacks
+):
+    # The worker starts on the task while the creating process runs the listeners' round.
+    from generations.services import dispatch
+
+    monkeypatch.setattr(
+        dispatch, "task_publish", lambda task, **options: HEARD.append(("published", task.name))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(URL, create_body(config={"prompt": "published first"}), format="json")
+    assert hooked == [("published", "generations.process_generation"), ("", "pending", True)]

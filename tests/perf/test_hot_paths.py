@@ -1,5 +1,5 @@
 """The hot paths' shortcuts give the answers of the slow paths they replace: the compiled
-reuse lookups, the one-statement transition, the cached webhook filters, the skipped
+reuse lookups and reads, the one-statement transition, the cached webhook filters, the skipped
 budget settlement, the shared serializer fields."""
 
 from __future__ import annotations
@@ -166,6 +166,27 @@ def test_the_worker_loads_its_generation_provider_and_breaker_in_one_query(api, 
     assert len(queries.captured_queries) == 1
     with pytest.raises(ProviderBreaker.DoesNotExist):
         without_row.provider.breaker  # noqa: B018  (cached as missing: no query)
+
+
+def test_the_detail_reads_a_members_generation_with_the_compiled_lookup(
+    api, other_api, user, no_dispatch
+):
+    from generations.rendering import generation_json
+    from generations.selectors import generation_get
+    from generations.services.lookups import generation_for_member
+
+    generation = _create(api)
+    found = generation_for_member(user_id=user.pk, generation_id=generation.id)
+    assert found == generation_get(user=user, generation_id=generation.id)
+    assert generation_json(found) == generation_json(generation)
+    assert generation_for_member(user_id=user.pk + 1000, generation_id=generation.id) is None
+    assert generation_for_member(user_id=user.pk, generation_id="not-a-uuid") is None
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(f"{CREATE}/{generation.id}")
+    assert response.status_code == 200 and response.json()["id"] == str(generation.id)
+    # the compiled statement, not the selector's queryset (which orders by the key)
+    assert [q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"]] == []
+    assert other_api.get(f"{CREATE}/{generation.id}").status_code == 404
 
 
 @pytest.mark.postgres  # the one-statement transitions are PostgreSQL's
