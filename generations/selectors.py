@@ -307,10 +307,9 @@ def _column(name: str) -> str:
 def generation_get(*, user: User, generation_id: uuid.UUID | str) -> Generation:
     if not user.is_authenticated:
         raise GenerationNotFound()
-    # One query: the row by primary key, kept only if the user is a member of its workspace.
-    generation = Generation.objects.filter(
-        id=generation_id, workspace__memberships__user_id=user.pk
-    ).first()
+    # One query: the row by primary key, kept only if the user is a member of its workspace
+    # (the detail GET runs the same query compiled once: services.lookups).
+    generation = Generation.objects.filter(id=generation_id).visible_to(user.pk).first()
     if generation is None:
         raise GenerationNotFound()
     return generation

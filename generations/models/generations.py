@@ -30,6 +30,11 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         completed, and not invalidated (their cache slot was not deleted or flushed)."""
         return self.filter(status__in=REUSABLE_STATUSES, invalidated_at__isnull=True)
 
+    def visible_to(self, user_id: Any) -> GenerationQuerySet:
+        """Generations of the workspaces ``user_id`` is a member of (what a member may read;
+        one join, so a lookup by key stays one row)."""
+        return self.filter(workspace__memberships__user_id=user_id)
+
 
 def node_fallback_of(config: dict[str, Any] | None) -> dict[str, Any]:
     """The ``fallback`` block of a generation's ``config`` (its node's), empty when absent."""

@@ -197,7 +197,7 @@ def _checks_itself(connection: Any) -> bool:
 
 def _for_member_queryset() -> Any:
     # No ordering: the key finds one row.
-    return Generation.objects.filter(id=_ID, workspace__memberships__user_id=_USER).order_by()[:1]
+    return Generation.objects.filter(id=_ID).visible_to(_USER).order_by()[:1]
 
 
 def generation_for_member(
