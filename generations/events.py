@@ -8,14 +8,15 @@ all read this one table through these functions (docs/events.md).
 
 from __future__ import annotations
 
-import operator
+import threading
 import uuid
 from collections.abc import Collection, Iterable
-from functools import reduce
 from typing import Any
 
-from django.db.models import Q
+from django.db import connections
+from django.db.models import Q, QuerySet
 
+from .compiled import CompiledQuery, compile_queryset
 from .models import TERMINAL_STATUSES, Generation, GenerationEvent, Status
 from .rendering import _iso, generation_json
 
@@ -71,18 +72,90 @@ def _id_runs(ids: Collection[int]) -> tuple[list[tuple[int, int]], list[int]]:
     return runs, singles
 
 
-def _also(ids: Collection[int]) -> Q:
-    runs, singles = _id_runs(ids)
-    conditions = [Q(id__range=run) for run in runs]
-    if singles:
-        conditions.append(Q(id__in=singles))
-    return reduce(operator.or_, conditions)
-
-
 def _statuses(types: Iterable[str] | None) -> list[str] | None:
     if types is None:
         return None
     return [t.removeprefix("generation.") for t in types]
+
+
+# Sentinel parameters of the compiled reads (never real values: ids are positive).
+_LAST = -9_000_000_001
+_RUN = -9_100_000_000  # run i: _RUN - 2i (first), _RUN - 2i - 1 (last)
+_SINGLE = -9_200_000_000
+_WORKSPACE = -9_300_000_000
+_GENERATION = uuid.UUID("00000000-0000-4000-8000-0000000e7e47")
+_SHAPES_KEPT = 256  # compiled reads kept per process (one per shape of arguments)
+_compiled: dict[tuple[Any, ...], CompiledQuery] = {}
+_lock = threading.Lock()
+
+
+def _events_queryset(
+    last_id: int,
+    runs: list[tuple[int, int]],
+    singles: list[int],
+    generation_id: Any,
+    workspace_ids: list[int] | None,
+    statuses: list[str] | None,
+    limit: int,
+) -> QuerySet[GenerationEvent]:
+    after = Q(id__gt=last_id)
+    for run in runs:
+        after |= Q(id__range=run)
+    if singles:
+        after |= Q(id__in=singles)
+    rows = GenerationEvent.objects.filter(after).select_related("generation")
+    if generation_id is not None:
+        rows = rows.filter(generation_id=generation_id)
+    if workspace_ids is not None:
+        rows = rows.filter(generation__workspace_id__in=workspace_ids)
+    if statuses is not None:
+        rows = rows.filter(to_status__in=statuses)
+    return rows.order_by("id")[:limit]
+
+
+def _compiled_read(
+    alias: str,
+    runs: int,
+    singles: int,
+    generation: bool,
+    workspaces: int | None,
+    statuses: int | None,
+    limit: int,
+) -> CompiledQuery:
+    """The read of this shape, compiled once (with sentinels in every parameter)."""
+    shape = (alias, runs, singles, generation, workspaces, statuses, limit)
+    found = _compiled.get(shape)
+    if found is not None:
+        return found
+    sentinels: dict[Any, str] = {_LAST: "last"}
+    run_pairs = [(_RUN - 2 * i, _RUN - 2 * i - 1) for i in range(runs)]
+    for i, (first, last) in enumerate(run_pairs):
+        sentinels[first], sentinels[last] = f"run{i}.first", f"run{i}.last"
+    single_ids = [_SINGLE - i for i in range(singles)]
+    sentinels.update({value: f"single{i}" for i, value in enumerate(single_ids)})
+    generation_id = None
+    if generation:
+        generation_id = _generation_param(_GENERATION, alias)
+        sentinels[generation_id] = "generation"
+    workspace_ids = None if workspaces is None else [_WORKSPACE - i for i in range(workspaces)]
+    sentinels.update({value: f"workspace{i}" for i, value in enumerate(workspace_ids or ())})
+    status_values = None if statuses is None else [f"\x01status-{i}" for i in range(statuses)]
+    sentinels.update({value: f"status{i}" for i, value in enumerate(status_values or ())})
+    queryset = _events_queryset(
+        _LAST, run_pairs, single_ids, generation_id, workspace_ids, status_values, limit
+    )
+    compiled = compile_queryset(queryset, alias, sentinels)
+    with _lock:
+        if len(_compiled) < _SHAPES_KEPT:
+            _compiled[shape] = compiled
+    return compiled
+
+
+def _generation_param(generation_id: uuid.UUID | str, alias: str) -> Any:
+    """A generation id as the database gets it (a UUID, or hex text on SQLite)."""
+    field = Generation._meta.pk
+    assert field is not None
+    return field.get_db_prep_value(uuid.UUID(str(generation_id)), connections[alias])
 
 
 def events_after(
@@ -93,6 +166,7 @@ def events_after(
     types: Collection[str] | None = None,
     also_ids: Collection[int] = (),
     limit: int = DEFAULT_LIMIT,
+    alias: str = "default",
 ) -> list[dict[str, Any]]:
     """Event objects with an id above ``last_id`` (every one when ``None``), oldest first.
 
@@ -102,20 +176,35 @@ def events_after(
     reader re-checks ids that were missing when it last read: a transaction that took its
     id earlier may commit later); consecutive ids are asked for as one range, so a long
     hole (rows deleted, a sequence that jumped) costs one condition, not one parameter per
-    id. At most ``limit`` rows; one query, no side effects.
+    id. At most ``limit`` rows; one query, no side effects. The query is compiled once
+    per shape of the arguments (how many ranges, ids, workspaces, types) and process:
+    the feed reads on every transition, and compiling it cost four times running it.
     """
-    after = Q(id__gt=last_id or 0)
-    if also_ids:
-        after |= _also(also_ids)
-    rows = GenerationEvent.objects.filter(after).select_related("generation")
-    if generation_id is not None:
-        rows = rows.filter(generation_id=generation_id)
-    if workspace_ids is not None:
-        rows = rows.filter(generation__workspace_id__in=list(workspace_ids))
+    runs, singles = _id_runs(also_ids) if also_ids else ([], [])
+    workspaces = None if workspace_ids is None else sorted(set(workspace_ids))
     statuses = _statuses(types)
-    if statuses is not None:
-        rows = rows.filter(to_status__in=statuses)
-    return [event_object(row, row.generation) for row in rows.order_by("id")[:limit]]
+    statuses = None if statuses is None else sorted(set(statuses))
+    if workspaces == [] or statuses == []:
+        return []  # nothing can match (the queryset's empty IN)
+    compiled = _compiled_read(
+        alias,
+        len(runs),
+        len(singles),
+        generation_id is not None,
+        None if workspaces is None else len(workspaces),
+        None if statuses is None else len(statuses),
+        limit,
+    )
+    arguments: dict[str, Any] = {"last": last_id or 0}
+    for i, (first, last) in enumerate(runs):
+        arguments[f"run{i}.first"], arguments[f"run{i}.last"] = first, last
+    arguments.update({f"single{i}": value for i, value in enumerate(singles)})
+    if generation_id is not None:
+        arguments["generation"] = _generation_param(generation_id, alias)
+    arguments.update({f"workspace{i}": value for i, value in enumerate(workspaces or ())})
+    arguments.update({f"status{i}": value for i, value in enumerate(statuses or ())})
+    rows = compiled.instances(alias, arguments)
+    return [event_object(row, row.generation) for row in rows]
 
 
 def events_latest_id() -> int:

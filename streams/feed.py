@@ -144,15 +144,18 @@ class Feed:
     async def add(self, subscription: Subscription) -> None:
         """Register a subscription; returns once the reader runs (live from then on)."""
         self.subscriptions.add(subscription)
+        self._left_at = None
         if self._task is None or self._task.done():
             self._ready.clear()
             self._task = asyncio.create_task(self._run(), name="genpipe-event-feed")
         await self._ready.wait()
 
     def remove(self, subscription: Subscription) -> None:
+        """Unregister; the last one out starts the linger. The reader is not woken: a
+        read now would be for nobody (it reads at the next wake-up or poll, as ever)."""
         self.subscriptions.discard(subscription)
         if not self.subscriptions:
-            self._wake.set()  # the reader sees nobody is left and starts lingering
+            self._left_at = asyncio.get_running_loop().time()
 
     def wake(self) -> None:
         self._wake.set()

@@ -64,7 +64,10 @@ async def _until_terminal(generation_id: str, timeout_s: float) -> Event | None:
         return None
     try:
         async with asyncio.timeout(timeout_s):
-            stream = EventStream(Scope(generation_id=generation_id), history=True)
+            # Only the terminal events: neither the history read nor the feed hands
+            # over (nor renders for this wait) the others.
+            scope = Scope(generation_id=generation_id, types=TERMINAL_EVENT_TYPES)
+            stream = EventStream(scope, history=True)
             async with stream:
                 async for event in stream.events():
                     if event is not None and event.type in TERMINAL_EVENT_TYPES:

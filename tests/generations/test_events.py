@@ -74,3 +74,32 @@ def test_a_long_hole_is_read_again_as_a_range_not_one_parameter_per_id(api, no_d
     assert [e["event_id"] for e in reread] == [ids[0], ids[1], ids[3]]
     (sql,) = [q["sql"] for q in queries.captured_queries]
     assert "BETWEEN" in sql and len(sql) < 3000, sql[:500]
+
+
+def test_a_read_of_a_shape_already_read_compiles_no_sql_and_matches_the_queryset(
+    api, no_dispatch, monkeypatch
+):
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from generations.events import event_object
+
+    first, second = _create(api, "compiled one"), _create(api, "compiled two")
+    generation_transition(generation_id=first, to_status=Status.PROCESSING)
+    workspace = GenerationEvent.objects.get(generation_id=first, to_status="pending")
+    workspace_id = workspace.generation.workspace_id
+    events_after(None, generation_id=second, workspace_ids={workspace_id}, types={"x"})
+    compiled: list[object] = []
+    original = SQLCompiler.as_sql
+
+    def counted(self: SQLCompiler, *args, **kwargs):
+        compiled.append(self.query.model)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counted)
+    read = events_after(
+        None, generation_id=first, workspace_ids={workspace_id}, types={"generation.processing"}
+    )
+    assert compiled == []  # the same shape as the read above: its SQL is reused
+    expected = GenerationEvent.objects.filter(generation_id=first, to_status="processing")
+    assert read == [event_object(row) for row in expected]
+    assert read[0]["generation"]["id"] == first and read[0]["workspace_id"] == workspace_id

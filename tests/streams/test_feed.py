@@ -226,3 +226,24 @@ def _processing(generation_id: str) -> None:
         generation_transition(generation_id=generation_id, to_status=Status.PROCESSING)
     finally:
         connections.close_all()  # a thread of asyncio's pool: close what it opened
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_stream_leaving_does_not_make_the_reader_read(api, no_dispatch, settings):
+    # No Redis, a long poll: the reader reads when it starts, then only when polled.
+    settings.REDIS_URL = ""
+    settings.GENPIPE_STREAM_POLL_S = 5
+    generation_id = _create(api)
+
+    async def scenario() -> tuple[int, int, bool]:
+        feed = current_feed()
+        async with EventStream(Scope(generation_id=generation_id)):
+            await asyncio.sleep(0.2)  # the reader's first read is done
+            before = feed.reads
+        await asyncio.sleep(0.3)
+        lingering = feed._task is not None and not feed._task.done()
+        return before, feed.reads, lingering
+
+    before, after, lingering = asyncio.run(scenario())
+    connections.close_all()
+    assert before == 1 and after == before and lingering

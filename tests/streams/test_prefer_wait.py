@@ -8,6 +8,7 @@ import uuid
 import httpx
 import pytest
 
+from generations.events import TERMINAL_EVENT_TYPES
 from tests.builders import create_body
 from tests.streams.conftest import auth
 
@@ -82,3 +83,35 @@ def test_a_longer_wait_is_lowered_to_60_and_a_malformed_one_ignored(server, toke
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "generation_not_found"
     assert "preference-applied" not in missing.headers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_waiter_takes_only_terminal_events_history_included(api, no_dispatch, settings):
+    import asyncio
+
+    from django.db import connections
+
+    from generations.models import Status
+    from generations.services.lifecycle import generation_transition
+    from streams.feed import current_feed
+    from streams.prefer import _until_terminal
+
+    settings.REDIS_URL = ""
+    settings.GENPIPE_STREAM_POLL_S = 0.05
+    response = api.post("/api/v1/generations", body(), format="json")
+    generation_id = response.json()["id"]
+    generation_transition(generation_id=generation_id, to_status=Status.PROCESSING)
+
+    async def wait(timeout_s: float) -> tuple[object, list]:
+        task = asyncio.create_task(_until_terminal(generation_id, timeout_s))
+        await asyncio.sleep(0.1)
+        scopes = [s.scope for s in current_feed().subscriptions]
+        return await task, scopes
+
+    pending, scopes = asyncio.run(wait(0.3))  # processing is in the history: not for it
+    generation_transition(generation_id=generation_id, to_status=Status.COMPLETED)
+    done, _ = asyncio.run(wait(5))  # completed, committed before the wait: from history
+    connections.close_all()
+    assert pending is None
+    assert [scope.types for scope in scopes] == [frozenset(TERMINAL_EVENT_TYPES)]
+    assert done.type == "generation.completed" and done.data["generation"]["status"] == "completed"
