@@ -29,30 +29,34 @@ class CompiledQuery:
     model_columns: slice  # where the main model's columns are in a row
     related: list[Any]  # select_related's populators (stateless, reusable)
 
-    def instances(self, alias: str, arguments: Mapping[str, Any]) -> list[Any]:
-        """The rows for these arguments (database values, as the compiler's parameters
-        are), as the queryset's model instances."""
-        values = [
+    def parameters(self, arguments: Mapping[str, Any]) -> list[Any]:
+        """The query's parameters with the sentinels swapped for ``arguments`` (database
+        values, as the compiler's parameters are)."""
+        return [
             arguments[self.slots[i]] if i in self.slots else value
             for i, value in enumerate(self.params)
         ]
+
+    def instance(self, alias: str, row: Any) -> Any:
+        """One fetched row as the queryset's model instance."""
         connection = connections[alias]
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, values)
+        fields = list(row)
+        for position, (functions, expression) in self.converters.items():
+            value = fields[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            fields[position] = value
+        instance = self.model.from_db(alias, self.field_names, fields[self.model_columns])
+        for populator in self.related:
+            populator.populate(fields, instance)
+        return instance
+
+    def instances(self, alias: str, arguments: Mapping[str, Any]) -> list[Any]:
+        """The rows for these arguments, as the queryset's model instances."""
+        with connections[alias].cursor() as cursor:
+            cursor.execute(self.sql, self.parameters(arguments))
             rows = cursor.fetchall()
-        out = []
-        for row in rows:
-            fields = list(row)
-            for position, (functions, expression) in self.converters.items():
-                value = fields[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                fields[position] = value
-            instance = self.model.from_db(alias, self.field_names, fields[self.model_columns])
-            for populator in self.related:
-                populator.populate(fields, instance)
-            out.append(instance)
-        return out
+        return [self.instance(alias, row) for row in rows]
 
 
 def compile_queryset(

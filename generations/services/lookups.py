@@ -5,9 +5,9 @@ of its workspace (what a polling client asks for again and again).
 Building a queryset's SQL costs several times the query itself; the reuse lookups run on
 every create (and twice on a cold one), the worker's on every attempt, the member's read
 on every poll. Each is compiled from its ORM queryset the first time, with sentinel
-parameters that are swapped for the real ones at each call, then run on a cursor (same
-SQL, same converters, same model instances, related objects included, as the queryset
-gives). The worker's load also stands in for the connection's health check at the start
+parameters that are swapped for the real ones at each call, then run on a cursor
+(``generations.compiled``: same SQL, same converters, same model instances, related
+objects included, as the queryset gives). The worker's load also stands in for the connection's health check at the start
 of a task (``generation_for_worker``).
 """
 
@@ -16,13 +16,12 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connections
 from django.db.models import BigIntegerField, ExpressionWrapper, F
-from django.db.models.query import get_related_populators
 
+from ..compiled import CompiledQuery, compile_queryset
 from ..models import Generation
 
 _WORKSPACE = -7_301_946_552  # sentinel values, never real parameters
@@ -33,58 +32,21 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
 _USER = -7_301_946_553
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    params: tuple[Any, ...]
-    slots: dict[int, str]  # parameter position -> argument name
-    field_names: list[str]  # the main model's columns' attribute names, in order
-    converters: dict[int, tuple[list[Any], Any]]  # the compiler's, per column
-    model_columns: slice  # where the main model's columns are in a row
-    related: list[Any]  # select_related's populators (stateless, reusable)
-
-
-_compiled: dict[tuple[str, str], _Compiled] = {}
+_compiled: dict[tuple[str, str], CompiledQuery] = {}
 _lock = threading.Lock()
 
 
 def _compile(
     name: str, alias: str, build: Callable[[], Any], sentinels: dict[Any, str]
-) -> _Compiled:
+) -> CompiledQuery:
     key = (name, alias)
     found = _compiled.get(key)
     if found is not None:
         return found
-    compiler = build().query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    slots: dict[int, str] = {}
-    for position, value in enumerate(params):
-        for sentinel, argument in sentinels.items():
-            if value == sentinel and isinstance(value, type(sentinel)):  # Int8 is an int
-                slots[position] = argument
-    if sorted(slots.values()) != sorted(sentinels.values()):
-        raise RuntimeError(f"cannot compile the {name} lookup: {params!r}")
-    columns = [column for column, _, _ in compiler.select]
-    selected = compiler.klass_info["select_fields"]
-    model_columns = slice(selected[0], selected[-1] + 1)
-    compiled = _Compiled(
-        sql=sql,
-        params=tuple(params),
-        slots=slots,
-        field_names=[column.target.attname for column in columns[model_columns]],
-        converters=compiler.get_converters(columns),
-        model_columns=model_columns,
-        related=_populators(compiler, alias),
-    )
+    compiled = compile_queryset(build(), alias, sentinels)
     with _lock:
         _compiled[key] = compiled
     return compiled
-
-
-def _populators(compiler: Any, alias: str) -> list[Any]:
-    # Django 5.2 takes three arguments (the stubs follow a later signature).
-    populators: Callable[..., list[Any]] = get_related_populators
-    return populators(compiler.klass_info, compiler.select, alias)
 
 
 # Taken before the lookup in the same round trip (``reusable_by_hash(lock=...)``).
@@ -92,15 +54,11 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
 
 
 def _run(
-    compiled: _Compiled, alias: str, arguments: dict[str, Any], lock: str | None = None
+    compiled: CompiledQuery, alias: str, arguments: dict[str, Any], lock: str | None = None
 ) -> Generation | None:
     """One row of the compiled query as a model instance, as the queryset would build it
-    (the same database converters, ``Model.from_db``), after taking the advisory ``lock``
-    if one is given."""
-    values: list[Any] = [
-        arguments[compiled.slots[i]] if i in compiled.slots else value
-        for i, value in enumerate(compiled.params)
-    ]
+    (``generations.compiled``), after taking the advisory ``lock`` if one is given."""
+    values = compiled.parameters(arguments)
     connection = connections[alias]
     with connection.cursor() as cursor:
         if lock is None:
@@ -114,18 +72,7 @@ def _run(
             cursor.execute(_LOCK_SQL, [lock])
             cursor.execute(compiled.sql, values)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    fields = list(row)
-    for position, (functions, expression) in compiled.converters.items():
-        value = fields[position]
-        for function in functions:
-            value = function(value, expression, connection)
-        fields[position] = value
-    generation = Generation.from_db(alias, compiled.field_names, fields[compiled.model_columns])
-    for populator in compiled.related:
-        populator.populate(fields, generation)
-    return generation
+    return None if row is None else compiled.instance(alias, row)
 
 
 def _by_hash_queryset() -> Any:
