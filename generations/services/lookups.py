@@ -7,8 +7,8 @@ every create (and twice on a cold one), the worker's on every attempt, the membe
 on every poll. Each is compiled from its ORM queryset the first time, with sentinel
 parameters that are swapped for the real ones at each call, then run on a cursor
 (``generations.compiled``: same SQL, same converters, same model instances, related
-objects included, as the queryset gives). The worker's load also stands in for the connection's health check at the start
-of a task (``generation_for_worker``).
+objects included, as the queryset gives). The worker's load also stands in for the
+connection's health check at the start of a task (``generation_for_worker``).
 """
 
 from __future__ import annotations
@@ -94,6 +94,15 @@ def _by_id_queryset() -> Any:
     return Generation.objects.reusable().filter(id=_ID, workspace_id=_WORKSPACE)[:1]
 
 
+def _key(connection: Any, generation_id: Any) -> Any:
+    """A generation id as the database takes it (``None`` for a malformed one)."""
+    try:
+        wanted = uuid.UUID(str(generation_id))
+    except ValueError:
+        return None
+    return Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
+
+
 def _for_worker_queryset() -> Any:
     return Generation.objects.select_related("provider", "provider__breaker").filter(id=_ID)[:1]
 
@@ -103,13 +112,10 @@ def generation_for_worker(*, generation_id: str, alias: str = "default") -> Gene
     (``None`` for an unknown or malformed id). As a task's first statement it is also the
     connection's health check (``_checks_itself``)."""
     connection = connections[alias]
-    sentinel = Generation._meta.pk.get_db_prep_value(_ID, connection)  # type: ignore[union-attr]
-    compiled = _compile("for_worker", alias, _for_worker_queryset, {sentinel: "id"})
-    try:
-        wanted = uuid.UUID(str(generation_id))
-    except ValueError:
+    compiled = _compile("for_worker", alias, _for_worker_queryset, {_key(connection, _ID): "id"})
+    value = _key(connection, generation_id)
+    if value is None:
         return None
-    value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
     if not _checks_itself(connection):
         return _run(compiled, alias, {"id": value})
     try:
@@ -153,14 +159,10 @@ def generation_for_member(
     """The generation if ``user_id`` is a member of its workspace (``None`` otherwise, or
     for a malformed id): one query, the row by primary key joined to the membership."""
     connection = connections[alias]
-    sentinel = Generation._meta.pk.get_db_prep_value(_ID, connection)  # type: ignore[union-attr]
-    compiled = _compile("for_member", alias, _for_member_queryset, {sentinel: "id", _USER: "user"})
-    try:
-        wanted = uuid.UUID(str(generation_id))
-    except ValueError:
-        return None
-    value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
-    return _run(compiled, alias, {"id": value, "user": user_id})
+    sentinels = {_key(connection, _ID): "id", _USER: "user"}
+    compiled = _compile("for_member", alias, _for_member_queryset, sentinels)
+    value = _key(connection, generation_id)
+    return None if value is None else _run(compiled, alias, {"id": value, "user": user_id})
 
 
 def _one_round_trip(connection: Any) -> bool:
@@ -192,11 +194,9 @@ def reusable_by_id(
 ) -> Generation | None:
     """The generation a cache slot points at, if it is reusable and in the workspace."""
     connection = connections[alias]
-    sentinel = Generation._meta.pk.get_db_prep_value(_ID, connection)  # type: ignore[union-attr]
-    compiled = _compile("by_id", alias, _by_id_queryset, {_WORKSPACE: "workspace", sentinel: "id"})
-    try:
-        wanted = uuid.UUID(str(generation_id))
-    except ValueError:
+    sentinels = {_WORKSPACE: "workspace", _key(connection, _ID): "id"}
+    compiled = _compile("by_id", alias, _by_id_queryset, sentinels)
+    value = _key(connection, generation_id)
+    if value is None:
         return None
-    value = Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
     return _run(compiled, alias, {"workspace": workspace_id, "id": value})
