@@ -16,7 +16,7 @@ from core.errors import ValidationFailed
 from core.throttling import ScopedRateThrottle, UserRateThrottle
 
 from .create_input import create_input_read
-from .errors import GenerationNotFound, LegacyPayloadRejected, is_legacy_payload
+from .errors import LegacyPayloadRejected, is_legacy_payload
 from .filters import GenerationFilter, generation_filters_clean, query_parameters_check
 from .models import Workspace
 from .openapi import (
@@ -48,7 +48,6 @@ from .serializers import (
 )
 from .services.creation import CreateOutcome, generation_retry
 from .services.lifecycle import generation_cancel
-from .services.lookups import generation_for_member
 from .services.social import social_map
 from .services.submission import generation_submit, request_validate, simple_request_shape
 
@@ -166,16 +165,8 @@ class SimpleImageToVideoApi(APIView):
 class GenerationDetailApi(APIView):
     @extend_schema(responses={200: GenerationSerializer, **READ_ERRORS}, parameters=PREFER_WAIT)
     def get(self, request: Request, generation_id: str) -> Response:
-        # What a polling client asks for again and again: the selector's query compiled once.
-        user = request.user
-        found = (
-            generation_for_member(user_id=user.pk, generation_id=generation_id)
-            if user.is_authenticated
-            else None
-        )
-        if found is None:
-            raise GenerationNotFound()
-        return Response(generation_json(found))
+        generation = generation_get(user=request.user, generation_id=generation_id)
+        return Response(generation_json(generation))
 
 
 class GenerationCancelApi(APIView):

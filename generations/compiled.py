@@ -5,11 +5,14 @@ feed's read: about 0.4 ms of compiler for a 0.1 ms query). ``compile_queryset`` 
 one built with sentinel parameters; ``CompiledQuery.instances`` swaps them for the real
 values and runs the SQL on a cursor: the same SQL, the same database converters, the same
 model instances (``Model.from_db``, ``select_related`` objects included) as the queryset.
+``compile_once`` keeps what it compiled per key and database alias for the process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+import uuid
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,3 +92,36 @@ def compile_queryset(
         model_columns=model_columns,
         related=populators(compiler.klass_info, compiler.select, alias),
     )
+
+
+KEPT = 512  # compiled queries kept per process (one per lookup, or per shape of a read)
+_kept: dict[tuple[Hashable, str], CompiledQuery] = {}
+_lock = threading.Lock()
+
+
+def compile_once(
+    key: Hashable, alias: str, build: Callable[[], tuple[QuerySet[Any], Mapping[Any, str]]]
+) -> CompiledQuery:
+    """The queryset ``build`` returns with its sentinels, compiled the first time ``key``
+    asks for it on ``alias`` and kept (beyond ``KEPT`` queries, compiled each time)."""
+    found = _kept.get((key, alias))
+    if found is not None:
+        return found
+    queryset, sentinels = build()
+    compiled = compile_queryset(queryset, alias, sentinels)
+    with _lock:
+        if len(_kept) < KEPT:
+            _kept[(key, alias)] = compiled
+    return compiled
+
+
+def key_value(model: type[Model], value: Any, alias: str) -> Any:
+    """A UUID primary key as the database takes it (a UUID, or hex text on SQLite);
+    ``None`` for a malformed one."""
+    try:
+        wanted = uuid.UUID(str(value))
+    except ValueError:
+        return None
+    field = model._meta.pk
+    assert field is not None
+    return field.get_db_prep_value(wanted, connections[alias])

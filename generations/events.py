@@ -8,15 +8,13 @@ all read this one table through these functions (docs/events.md).
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db import connections
 from django.db.models import Q, QuerySet
 
-from .compiled import CompiledQuery, compile_queryset
+from .compiled import CompiledQuery, compile_once, key_value
 from .models import TERMINAL_STATUSES, Generation, GenerationEvent, Status
 from .rendering import _iso, generation_json
 
@@ -84,9 +82,6 @@ _RUN = -9_100_000_000  # run i: _RUN - 2i (first), _RUN - 2i - 1 (last)
 _SINGLE = -9_200_000_000
 _WORKSPACE = -9_300_000_000
 _GENERATION = uuid.UUID("00000000-0000-4000-8000-0000000e7e47")
-_SHAPES_KEPT = 256  # compiled reads kept per process (one per shape of arguments)
-_compiled: dict[tuple[Any, ...], CompiledQuery] = {}
-_lock = threading.Lock()
 
 
 def _events_queryset(
@@ -113,20 +108,24 @@ def _events_queryset(
     return rows.order_by("id")[:limit]
 
 
-def _compiled_read(
-    alias: str,
-    runs: int,
-    singles: int,
-    generation: bool,
-    workspaces: int | None,
-    statuses: int | None,
-    limit: int,
-) -> CompiledQuery:
+class _Shape(NamedTuple):
+    """What a read's SQL depends on: how many of each kind of parameter, and the limit."""
+
+    runs: int
+    singles: int
+    generation: bool
+    workspaces: int | None
+    statuses: int | None
+    limit: int
+
+
+def _compiled_read(alias: str, shape: _Shape) -> CompiledQuery:
     """The read of this shape, compiled once (with sentinels in every parameter)."""
-    shape = (alias, runs, singles, generation, workspaces, statuses, limit)
-    found = _compiled.get(shape)
-    if found is not None:
-        return found
+    return compile_once(("events", shape), alias, lambda: _read_queryset(alias, shape))
+
+
+def _read_queryset(alias: str, shape: _Shape) -> tuple[QuerySet[GenerationEvent], dict[Any, str]]:
+    runs, singles, generation, workspaces, statuses, limit = shape
     sentinels: dict[Any, str] = {_LAST: "last"}
     run_pairs = [(_RUN - 2 * i, _RUN - 2 * i - 1) for i in range(runs)]
     for i, (first, last) in enumerate(run_pairs):
@@ -135,7 +134,7 @@ def _compiled_read(
     sentinels.update({value: f"single{i}" for i, value in enumerate(single_ids)})
     generation_id = None
     if generation:
-        generation_id = _generation_param(_GENERATION, alias)
+        generation_id = key_value(Generation, _GENERATION, alias)
         sentinels[generation_id] = "generation"
     workspace_ids = None if workspaces is None else [_WORKSPACE - i for i in range(workspaces)]
     sentinels.update({value: f"workspace{i}" for i, value in enumerate(workspace_ids or ())})
@@ -144,18 +143,7 @@ def _compiled_read(
     queryset = _events_queryset(
         _LAST, run_pairs, single_ids, generation_id, workspace_ids, status_values, limit
     )
-    compiled = compile_queryset(queryset, alias, sentinels)
-    with _lock:
-        if len(_compiled) < _SHAPES_KEPT:
-            _compiled[shape] = compiled
-    return compiled
-
-
-def _generation_param(generation_id: uuid.UUID | str, alias: str) -> Any:
-    """A generation id as the database gets it (a UUID, or hex text on SQLite)."""
-    field = Generation._meta.pk
-    assert field is not None
-    return field.get_db_prep_value(uuid.UUID(str(generation_id)), connections[alias])
+    return queryset, sentinels
 
 
 def events_after(
@@ -186,8 +174,7 @@ def events_after(
     statuses = None if statuses is None else sorted(set(statuses))
     if workspaces == [] or statuses == []:
         return []  # nothing can match (the queryset's empty IN)
-    compiled = _compiled_read(
-        alias,
+    shape = _Shape(
         len(runs),
         len(singles),
         generation_id is not None,
@@ -195,12 +182,15 @@ def events_after(
         None if statuses is None else len(statuses),
         limit,
     )
+    compiled = _compiled_read(alias, shape)
     arguments: dict[str, Any] = {"last": last_id or 0}
     for i, (first, last) in enumerate(runs):
         arguments[f"run{i}.first"], arguments[f"run{i}.last"] = first, last
     arguments.update({f"single{i}": value for i, value in enumerate(singles)})
     if generation_id is not None:
-        arguments["generation"] = _generation_param(generation_id, alias)
+        arguments["generation"] = key_value(Generation, generation_id, alias)
+        if arguments["generation"] is None:
+            return []  # a malformed id names no generation
     arguments.update({f"workspace{i}": value for i, value in enumerate(workspaces or ())})
     arguments.update({f"status{i}": value for i, value in enumerate(statuses or ())})
     rows = compiled.instances(alias, arguments)

@@ -1,19 +1,17 @@
 """Hot lookups compiled to SQL once per process, not per call: the create path's reuse
-lookups, the worker's load of its generation and the read of one generation by a member
-of its workspace (what a polling client asks for again and again).
+lookups and the worker's load of its generation.
 
 Building a queryset's SQL costs several times the query itself; the reuse lookups run on
-every create (and twice on a cold one), the worker's on every attempt, the member's read
-on every poll. Each is compiled from its ORM queryset the first time, with sentinel
-parameters that are swapped for the real ones at each call, then run on a cursor
-(``generations.compiled``: same SQL, same converters, same model instances, related
-objects included, as the queryset gives). The worker's load also stands in for the
-connection's health check at the start of a task (``generation_for_worker``).
+every create (and twice on a cold one), the worker's on every attempt. Each is compiled
+from its ORM queryset the first time, with sentinel parameters that are swapped for the
+real ones at each call, then run on a cursor (``generations.compiled``: same SQL, same
+converters, same model instances, related objects included, as the queryset gives).
+The worker's load also stands in for the connection's health check at the start of a
+task (``generation_for_worker``).
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 from django.db import InterfaceError, OperationalError, connections
 from django.db.models import BigIntegerField, ExpressionWrapper, F
 
-from ..compiled import CompiledQuery, compile_queryset
+from ..compiled import CompiledQuery, compile_once, key_value
 from ..models import Generation
 
 _WORKSPACE = -7_301_946_552  # sentinel values, never real parameters
@@ -29,24 +27,12 @@ _HASH = "\x01reproducible-hash-sentinel"
 _ID = uuid.UUID("00000000-0000-4000-8000-00000000f00d")
 # A connection that went away (a database restart) fails with one of these.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
-_USER = -7_301_946_553
-
-
-_compiled: dict[tuple[str, str], CompiledQuery] = {}
-_lock = threading.Lock()
 
 
 def _compile(
     name: str, alias: str, build: Callable[[], Any], sentinels: dict[Any, str]
 ) -> CompiledQuery:
-    key = (name, alias)
-    found = _compiled.get(key)
-    if found is not None:
-        return found
-    compiled = compile_queryset(build(), alias, sentinels)
-    with _lock:
-        _compiled[key] = compiled
-    return compiled
+    return compile_once(("lookups", name), alias, lambda: (build(), sentinels))
 
 
 # Taken before the lookup in the same round trip (``reusable_by_hash(lock=...)``).
@@ -94,15 +80,6 @@ def _by_id_queryset() -> Any:
     return Generation.objects.reusable().filter(id=_ID, workspace_id=_WORKSPACE)[:1]
 
 
-def _key(connection: Any, generation_id: Any) -> Any:
-    """A generation id as the database takes it (``None`` for a malformed one)."""
-    try:
-        wanted = uuid.UUID(str(generation_id))
-    except ValueError:
-        return None
-    return Generation._meta.pk.get_db_prep_value(wanted, connection)  # type: ignore[union-attr]
-
-
 def _for_worker_queryset() -> Any:
     return Generation.objects.select_related("provider", "provider__breaker").filter(id=_ID)[:1]
 
@@ -112,8 +89,9 @@ def generation_for_worker(*, generation_id: str, alias: str = "default") -> Gene
     (``None`` for an unknown or malformed id). As a task's first statement it is also the
     connection's health check (``_checks_itself``)."""
     connection = connections[alias]
-    compiled = _compile("for_worker", alias, _for_worker_queryset, {_key(connection, _ID): "id"})
-    value = _key(connection, generation_id)
+    sentinel = key_value(Generation, _ID, alias)
+    compiled = _compile("for_worker", alias, _for_worker_queryset, {sentinel: "id"})
+    value = key_value(Generation, generation_id, alias)
     if value is None:
         return None
     if not _checks_itself(connection):
@@ -148,23 +126,6 @@ def _checks_itself(connection: Any) -> bool:
     return True
 
 
-def _for_member_queryset() -> Any:
-    # No ordering: the key finds one row.
-    return Generation.objects.filter(id=_ID).visible_to(_USER).order_by()[:1]
-
-
-def generation_for_member(
-    *, user_id: int, generation_id: uuid.UUID | str, alias: str = "default"
-) -> Generation | None:
-    """The generation if ``user_id`` is a member of its workspace (``None`` otherwise, or
-    for a malformed id): one query, the row by primary key joined to the membership."""
-    connection = connections[alias]
-    sentinels = {_key(connection, _ID): "id", _USER: "user"}
-    compiled = _compile("for_member", alias, _for_member_queryset, sentinels)
-    value = _key(connection, generation_id)
-    return None if value is None else _run(compiled, alias, {"id": value, "user": user_id})
-
-
 def _one_round_trip(connection: Any) -> bool:
     """Whether several statements with parameters can go in one ``execute`` (psycopg's
     client-side binding, Django's default)."""
@@ -193,10 +154,9 @@ def reusable_by_id(
     *, workspace_id: int, generation_id: str, alias: str = "default"
 ) -> Generation | None:
     """The generation a cache slot points at, if it is reusable and in the workspace."""
-    connection = connections[alias]
-    sentinels = {_WORKSPACE: "workspace", _key(connection, _ID): "id"}
+    sentinels = {_WORKSPACE: "workspace", key_value(Generation, _ID, alias): "id"}
     compiled = _compile("by_id", alias, _by_id_queryset, sentinels)
-    value = _key(connection, generation_id)
+    value = key_value(Generation, generation_id, alias)
     if value is None:
         return None
     return _run(compiled, alias, {"workspace": workspace_id, "id": value})

@@ -169,22 +169,26 @@ def test_the_worker_loads_its_generation_provider_and_breaker_in_one_query(api, 
 
 
 def test_the_detail_reads_a_members_generation_with_the_compiled_lookup(
-    api, other_api, user, no_dispatch
+    api, other_api, user, django_user_model, no_dispatch
 ):
+    from generations.errors import GenerationNotFound
+    from generations.models import Generation
     from generations.rendering import generation_json
     from generations.selectors import generation_get
-    from generations.services.lookups import generation_for_member
 
     generation = _create(api)
-    found = generation_for_member(user_id=user.pk, generation_id=generation.id)
-    assert found == generation_get(user=user, generation_id=generation.id)
+    found = generation_get(user=user, generation_id=generation.id)
+    assert found == Generation.objects.filter(id=generation.id).visible_to(user.pk).first()
     assert generation_json(found) == generation_json(generation)
-    assert generation_for_member(user_id=user.pk + 1000, generation_id=generation.id) is None
-    assert generation_for_member(user_id=user.pk, generation_id="not-a-uuid") is None
+    stranger = django_user_model.objects.create_user(username="stranger", password="x")
+    with pytest.raises(GenerationNotFound):
+        generation_get(user=stranger, generation_id=generation.id)
+    with pytest.raises(GenerationNotFound):
+        generation_get(user=user, generation_id="not-a-uuid")
     with CaptureQueriesContext(connection) as queries:
         response = api.get(f"{CREATE}/{generation.id}")
     assert response.status_code == 200 and response.json()["id"] == str(generation.id)
-    # the compiled statement, not the selector's queryset (which orders by the key)
+    # the compiled statement, not a queryset's .first() (which orders by the key)
     assert [q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"]] == []
     assert other_api.get(f"{CREATE}/{generation.id}").status_code == 404
 
