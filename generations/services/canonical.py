@@ -22,6 +22,39 @@ _SET_LIKE = ("required_elements", "avoid_elements", "content_rules")
 
 def normalize(value: Any) -> Any:
     """Recursively normalize one JSON value; returns ``None`` for values that vanish."""
+    # What parsed JSON holds (exact dict, list, str, int) is dispatched on its type first;
+    # anything else (a Mapping, a tuple, a float, a subclass) takes the general rules.
+    kind = type(value)
+    if kind is str:
+        return (value if value.isascii() else unicodedata.normalize("NFC", value)) or None
+    if kind is dict:
+        return _mapping(value)
+    if kind is int or kind is bool:
+        return value
+    if kind is list:
+        return _sequence(value)
+    return _normalize_other(value)
+
+
+def _mapping(value: Mapping[Any, Any]) -> dict[str, Any] | None:
+    out = {}
+    for key, item in value.items():
+        normalized = normalize(item)
+        if normalized is not None:
+            out[key if type(key) is str and key.isascii() else _key(key)] = normalized
+    return out or None
+
+
+def _key(key: Any) -> str:
+    return unicodedata.normalize("NFC", str(key))
+
+
+def _sequence(value: Any) -> list[Any] | None:
+    items = [n for n in map(normalize, value) if n is not None]
+    return items or None
+
+
+def _normalize_other(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, float):
@@ -33,15 +66,9 @@ def normalize(value: Any) -> Any:
     if isinstance(value, str):
         return unicodedata.normalize("NFC", value) or None
     if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            normalized = normalize(item)
-            if normalized is not None:
-                out[unicodedata.normalize("NFC", str(key))] = normalized
-        return out or None
+        return _mapping(value)
     if isinstance(value, list | tuple):
-        items = [n for n in (normalize(v) for v in value) if n is not None]
-        return items or None
+        return _sequence(value)
     if value is None:
         return None
     raise TypeError(f"cannot canonicalize a {type(value).__name__}")
