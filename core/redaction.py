@@ -169,9 +169,24 @@ def redact(text: str, *, secrets: Iterable[str] = (), limit: int | None = None) 
         return text
     if limit is not None:
         text = _window(text, max(4 * limit, 4096))
-    for secret in _exact_values(secrets):
+    exact = _exact_values(secrets)
+    if len(text) <= _REMEMBERED_CHARS and limit is None:
+        # Log lines repeat ("GET /api/v1/generations 200", a method, a path): a short text
+        # is redacted once per set of known secrets.
+        return _redact_short(text, exact)
+    return _redact(text, exact)[:limit] if limit is not None else _redact(text, exact)
+
+
+_REMEMBERED_CHARS = 160
+
+
+def _redact(text: str, exact: tuple[str, ...]) -> str:
+    for secret in exact:
         if secret in text:
             text = text.replace(secret, MASK)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    return text if limit is None else text[:limit]
+    return text
+
+
+_redact_short = functools.lru_cache(maxsize=4096)(_redact)

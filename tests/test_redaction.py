@@ -95,6 +95,14 @@ def test_a_registered_credential_is_masked_everywhere_afterwards():
     assert logs.redact(f"line {value}") == "line ***"  # the log filter's function
 
 
+def test_a_remembered_short_text_is_redacted_again_for_other_secrets():
+    # Short texts are redacted once per set of known secrets (log lines repeat).
+    text = "GET /hooks/opaque-value-77 200"
+    assert redact(text) == text
+    assert redact(text, secrets=["opaque-value-77"]) == "GET /hooks/*** 200"
+    assert redact(text) == text
+
+
 def test_secret_looking_environment_variables_are_masked(monkeypatch):
     monkeypatch.setenv("GENPIPE_REDACTION_TEST_TOKEN", "envtoken-value-91ab")
     env_secret_values.cache_clear()
