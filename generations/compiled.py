@@ -6,6 +6,9 @@ one built with sentinel parameters; ``CompiledQuery.instances`` swaps them for t
 values and runs the SQL on a cursor: the same SQL, the same database converters, the same
 model instances (``Model.from_db``, ``select_related`` objects included) as the queryset.
 ``compile_once`` keeps what it compiled per key and database alias for the process.
+
+A compiled read is safe to repeat: as the first statement of a request or a task it
+stands in for the connection's health check (``repeatable_read``).
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import threading
 import uuid
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 
@@ -56,10 +59,56 @@ class CompiledQuery:
 
     def instances(self, alias: str, arguments: Mapping[str, Any]) -> list[Any]:
         """The rows for these arguments, as the queryset's model instances."""
+        return repeatable_read(alias, lambda: self._instances(alias, arguments))
+
+    def _instances(self, alias: str, arguments: Mapping[str, Any]) -> list[Any]:
         with connections[alias].cursor() as cursor:
             cursor.execute(self.sql, self.parameters(arguments))
             rows = cursor.fetchall()
         return [self.instance(alias, row) for row in rows]
+
+
+# A connection that went away (a database restart) fails with one of these.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+_T = TypeVar("_T")
+
+
+def repeatable_read(alias: str, read: Callable[[], _T]) -> _T:
+    """``read()``, a statement safe to repeat, standing in for the connection's health check.
+
+    A request or a task starts with its connections to be checked (Django's
+    ``close_old_connections``; ``genpipe_site.celery`` for tasks): with
+    ``CONN_HEALTH_CHECKS`` the first statement then pays a ``SELECT 1`` round trip. When
+    that first statement is this read, outside a transaction, it runs unchecked and, if it
+    fails because the connection is gone, the connection is closed and the read run again
+    on a new one: what the check would have done, without its round trip on every request.
+    A read that fails on a live connection raises as it would have.
+    """
+    connection = connections[alias]
+    if not _checks_itself(connection):
+        return read()
+    try:
+        return read()
+    except DATABASE_ERRORS:
+        if connection.is_usable():
+            raise  # the statement failed, not the connection
+        connection.close()  # what the health check would have done
+        return read()
+
+
+def _checks_itself(connection: Any) -> bool:
+    """Whether the next statement may stand in for the connection's pending health check
+    (and mark it done)."""
+    if (
+        connection.connection is None  # a new connection needs no check
+        or getattr(connection, "pool", None)  # a pool hands out checked connections
+        or connection.in_atomic_block
+        or connection.health_check_done
+        or not connection.health_check_enabled
+    ):
+        return False
+    connection.health_check_done = True
+    return True
 
 
 def compile_queryset(

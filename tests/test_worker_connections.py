@@ -100,7 +100,36 @@ def test_a_failed_worker_read_on_a_live_connection_is_not_repeated(
         runs.append("run")
         raise OperationalError("canceling statement due to statement timeout")
 
-    monkeypatch.setattr(lookups, "_run", failing)
+    monkeypatch.setattr(lookups, "_run_once", failing)
     with pytest.raises(OperationalError):
         lookups.generation_for_worker(generation_id=str(generation.id))
     assert runs == ["run"] and health_checks == [True]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_requests_first_lookup_stands_in_for_the_health_check(
+    health_checks, user, workspace, sandbox
+):
+    from django.core.signals import request_started
+
+    from generations.selectors import generation_get
+    from generations.services.lookups import reusable_by_hash
+
+    generation = _pending_generation(workspace, sandbox)
+    generation.reproducible_hash = "a" * 64
+    generation.save(update_fields=["reproducible_hash"])
+    connection.ensure_connection()
+    raw = connection.connection
+    request_started.send(sender=None)  # a request starts: its connection is to be checked
+    found = reusable_by_hash(workspace_id=workspace.id, digest=generation.reproducible_hash)
+    assert found == generation
+    assert health_checks == [] and connection.connection is raw
+    raw.close()  # the database restarted between two requests
+    request_started.send(sender=None)
+    assert generation_get(user=user, generation_id=generation.id) == generation
+    assert health_checks == [False]  # checked only once the read failed, then reconnected
+    assert connection.connection is not raw
+    with connection.cursor() as cursor:  # the rest of the request: no check either
+        cursor.execute("SELECT 1")
+    assert health_checks == [False]

@@ -6,8 +6,8 @@ every create (and twice on a cold one), the worker's on every attempt. Each is c
 from its ORM queryset the first time, with sentinel parameters that are swapped for the
 real ones at each call, then run on a cursor (``generations.compiled``: same SQL, same
 converters, same model instances, related objects included, as the queryset gives).
-The worker's load also stands in for the connection's health check at the start of a
-task (``generation_for_worker``).
+Each, as the first statement of a request or a task, stands in for the connection's
+health check (``generations.compiled.repeatable_read``).
 """
 
 from __future__ import annotations
@@ -16,17 +16,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connections
+from django.db import connections
 from django.db.models import BigIntegerField, ExpressionWrapper, F
 
-from ..compiled import CompiledQuery, compile_once, key_value
+from ..compiled import CompiledQuery, compile_once, key_value, repeatable_read
 from ..models import Generation
 
 _WORKSPACE = -7_301_946_552  # sentinel values, never real parameters
 _HASH = "\x01reproducible-hash-sentinel"
 _ID = uuid.UUID("00000000-0000-4000-8000-00000000f00d")
-# A connection that went away (a database restart) fails with one of these.
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 def _compile(
@@ -43,7 +41,15 @@ def _run(
     compiled: CompiledQuery, alias: str, arguments: dict[str, Any], lock: str | None = None
 ) -> Generation | None:
     """One row of the compiled query as a model instance, as the queryset would build it
-    (``generations.compiled``), after taking the advisory ``lock`` if one is given."""
+    (``generations.compiled``), after taking the advisory ``lock`` if one is given. As the
+    first statement of a request or a task it is the connection's health check
+    (``repeatable_read``; a lock is only taken in a transaction, which is never checked)."""
+    return repeatable_read(alias, lambda: _run_once(compiled, alias, arguments, lock))
+
+
+def _run_once(
+    compiled: CompiledQuery, alias: str, arguments: dict[str, Any], lock: str | None
+) -> Generation | None:
     values = compiled.parameters(arguments)
     connection = connections[alias]
     with connection.cursor() as cursor:
@@ -87,43 +93,13 @@ def _for_worker_queryset() -> Any:
 def generation_for_worker(*, generation_id: str, alias: str = "default") -> Generation | None:
     """The generation a worker processes, with its provider and the provider's breaker row
     (``None`` for an unknown or malformed id). As a task's first statement it is also the
-    connection's health check (``_checks_itself``)."""
-    connection = connections[alias]
+    connection's health check (``generations.compiled.repeatable_read``)."""
     sentinel = key_value(Generation, _ID, alias)
     compiled = _compile("for_worker", alias, _for_worker_queryset, {sentinel: "id"})
     value = key_value(Generation, generation_id, alias)
     if value is None:
         return None
-    if not _checks_itself(connection):
-        return _run(compiled, alias, {"id": value})
-    try:
-        return _run(compiled, alias, {"id": value})
-    except DATABASE_ERRORS:
-        if connection.is_usable():
-            raise  # the statement failed, not the connection
-        connection.close()  # what the health check would have done
-        return _run(compiled, alias, {"id": value})
-
-
-def _checks_itself(connection: Any) -> bool:
-    """Whether the worker's first read stands in for the connection's health check.
-
-    A task starts as a request does (``genpipe_site.celery``): a connection with
-    ``CONN_HEALTH_CHECKS`` then pays a ``SELECT 1`` round trip before its first statement.
-    The worker's first statement is this read, safe to repeat outside a transaction: run
-    it unchecked and, when it fails because the connection is gone, reconnect and read
-    again: what the check would have done, without its round trip on every task.
-    """
-    if (
-        connection.connection is None
-        or getattr(connection, "pool", None)  # a pool hands out checked connections
-        or connection.in_atomic_block
-        or connection.health_check_done
-        or not connection.health_check_enabled
-    ):
-        return False
-    connection.health_check_done = True
-    return True
+    return _run(compiled, alias, {"id": value})
 
 
 def _one_round_trip(connection: Any) -> bool:
