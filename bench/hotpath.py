@@ -41,11 +41,13 @@ SCENARIOS = ("noop", "create_cold", "cache_hit", "slot_hit", "worker", "detail",
 
 
 class Counters:
-    """SQL statements (a connection execute wrapper) and Redis requests written."""
+    """SQL statements (a connection execute wrapper), the connection health checks run
+    (``SELECT 1`` outside Django's wrappers) and Redis requests written."""
 
     def __init__(self) -> None:
         self.sql: list[str] = []
         self.redis: list[str] = []
+        self.health_checks = 0
         self.record = False
 
     def sql_wrapper(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
@@ -67,15 +69,42 @@ class Counters:
 
         redis.connection.AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
 
+        from django.db import connections
+
+        wrapper = type(connections["default"])
+        is_usable = wrapper.is_usable
+
+        def counted_is_usable(conn):  # type: ignore[no-untyped-def]
+            if counters.record:
+                counters.health_checks += 1
+            return is_usable(conn)
+
+        wrapper.is_usable = counted_is_usable  # type: ignore[method-assign]
+
     def reset(self) -> None:
         self.sql.clear()
         self.redis.clear()
+        self.health_checks = 0
 
 
 def _client(token: str) -> Any:
+    from django.db import close_old_connections
     from django.test import Client
 
-    return Client(HTTP_AUTHORIZATION=f"Token {token}", raise_request_exception=True)
+    class ServerClient(Client):
+        """Django's test client, with what a server does around every request: Django's
+        ``close_old_connections`` on ``request_started`` and ``request_finished``, which the
+        test client disconnects. Without it a profile misses the connection's health check
+        (``CONN_HEALTH_CHECKS``) that a request's first statement pays under gunicorn."""
+
+        def request(self, **request: Any) -> Any:
+            close_old_connections()
+            try:
+                return super().request(**request)
+            finally:
+                close_old_connections()
+
+    return ServerClient(HTTP_AUTHORIZATION=f"Token {token}", raise_request_exception=True)
 
 
 def _post(client: Any, body: dict[str, Any], expect: tuple[int, ...]) -> dict[str, Any]:
@@ -217,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.scenario}: {args.n} calls, CPU {cpu / args.n * 1000:.3f} ms/call, "
         f"wall {wall / args.n * 1000:.3f} ms/call, "
-        f"SQL {len(counters.sql) / args.n:.2f}/call, Redis {len(counters.redis) / args.n:.2f}/call"
+        f"SQL {len(counters.sql) / args.n:.2f}/call "
+        f"(+ {counters.health_checks / args.n:.2f} health checks), "
+        f"Redis {len(counters.redis) / args.n:.2f}/call"
         + (" (cProfile on: CPU inflated)" if profiler else "")
     )
     kinds = Counter(s.split()[0].upper() for s in counters.sql)
