@@ -36,6 +36,8 @@ MASK = "***"
 # the registry (they would mask ordinary words); secrets passed in explicitly need 4.
 MIN_SECRET_CHARS = 8
 MIN_EXPLICIT_SECRET_CHARS = 4
+# Texts up to this length are redacted once per set of known secrets (``redact``).
+_REMEMBERED_CHARS = 160
 
 _TOKEN_CHARS = r"A-Za-z0-9._~+/=-"
 # A token with letters and digits, 16+ characters: what keys look like, words do not.
@@ -170,14 +172,12 @@ def redact(text: str, *, secrets: Iterable[str] = (), limit: int | None = None) 
     if limit is not None:
         text = _window(text, max(4 * limit, 4096))
     exact = _exact_values(secrets)
-    if len(text) <= _REMEMBERED_CHARS and limit is None:
+    if limit is None and len(text) <= _REMEMBERED_CHARS:
         # Log lines repeat ("GET /api/v1/generations 200", a method, a path): a short text
         # is redacted once per set of known secrets.
         return _redact_short(text, exact)
-    return _redact(text, exact)[:limit] if limit is not None else _redact(text, exact)
-
-
-_REMEMBERED_CHARS = 160
+    cleaned = _redact(text, exact)
+    return cleaned if limit is None else cleaned[:limit]
 
 
 def _redact(text: str, exact: tuple[str, ...]) -> str:

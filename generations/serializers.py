@@ -106,8 +106,7 @@ def _skipped_when_absent(field: serializers.Field) -> bool:  # type: ignore[type
     known: bool | None = getattr(field, "_skipped_when_absent", None)
     if known is None:
         known = (
-            not field.read_only
-            and not field.required
+            not field.required
             and field.default is empty
             and field.get_value({}) is empty
             and type(field).validate_empty_values is serializers.Field.validate_empty_values

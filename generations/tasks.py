@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from .compiled import DATABASE_ERRORS
 from .services.dispatch import generation_follow_up
 from .services.idempotency import idempotency_keys_purge
 from .services.jobs import generation_poll, generation_provider_cancel
@@ -14,7 +14,6 @@ from .services.sweeper import generations_sweep
 
 # The database went away mid-task: retry the same task (same id, next retry number) until
 # it is back; the redelivery recovers the interrupted attempt (services.recovery).
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 DATABASE_RETRY = {
     "autoretry_for": DATABASE_ERRORS,
     "retry_backoff": 2,
