@@ -80,7 +80,9 @@ def _render(outcome: CreateOutcome) -> Response:
     return Response(generation_json(generation, reused=outcome.reused), status=code)
 
 
-def _create(request: Request, body: dict[str, Any], data: dict[str, Any]) -> Response:
+def _create(
+    request: Request, body: dict[str, Any], data: dict[str, Any], *, new_body: bool = False
+) -> Response:
     workspace = workspace_resolve(user=request.user, workspace_id=data.get("workspace_id"))
     outcome = generation_submit(
         workspace=workspace,
@@ -88,6 +90,7 @@ def _create(request: Request, body: dict[str, Any], data: dict[str, Any]) -> Res
         data=data,
         body=body,
         idempotency_key=request.headers.get("Idempotency-Key"),
+        new_body=new_body,
     )
     return _render(outcome)
 
@@ -139,8 +142,8 @@ class GenerationListCreateApi(ListAPIView):
             serializer.is_valid(raise_exception=True)
             return body, dict(serializer.validated_data)
 
-        body, data = create_input_read(request, read)  # once per distinct body
-        return _create(request, body, data)
+        body, data, remembered = create_input_read(request, read)  # once per distinct body
+        return _create(request, body, data, new_body=not remembered)
 
 
 class SimpleImageToVideoApi(APIView):

@@ -124,7 +124,7 @@ def compile_queryset(
         for sentinel, argument in sentinels.items():
             if value == sentinel and isinstance(value, type(sentinel)):
                 slots[position] = argument
-    if sorted(slots.values()) != sorted(sentinels.values()):
+    if set(slots.values()) != set(sentinels.values()):  # a sentinel may be used twice
         raise RuntimeError(f"cannot compile {queryset.model.__name__} query: {params!r}")
     columns = [column for column, _, _ in compiler.select]
     selected = compiler.klass_info["select_fields"]

@@ -16,7 +16,7 @@ import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -26,6 +26,13 @@ MEMO_ENTRIES = 512
 MEMO_MAX_BYTES = 16_384
 
 Read = tuple[dict[str, Any], dict[str, Any]]  # (the body as renamed, the validated data)
+
+
+class CreateInput(NamedTuple):
+    body: dict[str, Any]  # as renamed
+    data: dict[str, Any]  # validated
+    remembered: bool  # an earlier request of this process sent the same body
+
 
 _memo: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
 _lock = threading.Lock()
@@ -41,27 +48,27 @@ def _key(request: Request) -> tuple[str, bytes] | None:
     return content_type, raw
 
 
-def create_input_read(request: Request, read: Callable[[], Read]) -> Read:
+def create_input_read(request: Request, read: Callable[[], Read]) -> CreateInput:
     """``read()``'s answer for this request's body: remembered from an earlier request
     with the same content type and bytes, or computed (and remembered when it returns;
-    what it raises goes to the caller, as without the memo)."""
+    what it raises goes to the caller, as without the memo); ``remembered`` says which."""
     key = _key(request)
     if key is None:
-        return read()
+        return CreateInput(*read(), remembered=False)
     with _lock:
         found = _memo.get(key)
         if found is not None:
             _memo.move_to_end(key)
     if found is not None:
         body, data = pickle.loads(found)
-        return body, data
+        return CreateInput(body, data, remembered=True)
     body, data = read()
     kept = pickle.dumps((body, data), protocol=pickle.HIGHEST_PROTOCOL)
     with _lock:
         _memo[key] = kept
         while len(_memo) > MEMO_ENTRIES:
             _memo.popitem(last=False)
-    return body, data
+    return CreateInput(body, data, remembered=False)
 
 
 @receiver(setting_changed)

@@ -39,7 +39,7 @@ from ..provider_cache import provider_cached
 from .canonical import canonicalize, reproducible_hash
 from .dispatch import generation_enqueue
 from .inserts import generation_rows_insert
-from .lookups import reusable_by_hash, reusable_by_id
+from .lookups import reusable_by_hash, reusable_by_hash_or_id, reusable_by_id
 from .pricing import cost_estimate
 from .prompts import PromptResolution, prompt_assignment_record, prompt_resolve
 from .social import social_context_resolve
@@ -71,6 +71,7 @@ class _Create:
     now: datetime
     parent: Generation | None
     retry_count: int
+    new_body: bool = False  # generation_create(new_body=...)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,22 @@ def _validation_write(report: ValidationReport, *, source: str, now: datetime) -
 def validation_record(report: ValidationReport, *, source: str) -> None:
     """Count a validation outcome for the validation health view (never raises)."""
     bucket_count(*_validation_write(report, source=source, now=timezone.now()))
+
+
+def _reusable_slot_first(workspace: Workspace, prepared: PreparedRequest) -> CreateOutcome | None:
+    # ``_reusable`` without the lock, for a body not seen before: the slot is read first and,
+    # when it names a generation, both lookups go in one statement (the hash's row first,
+    # as ``_reusable`` looks). Same answers; one statement less on a cache hit.
+    assert prepared.cache_key is not None
+    slot = cache_slot_get(workspace_id=workspace.id, key=prepared.cache_key)
+    digest = prepared.reproducible_hash
+    if slot is None:
+        existing = reusable_by_hash(workspace_id=workspace.id, digest=digest)
+        return None if existing is None else CreateOutcome(existing, "dedup")
+    found = reusable_by_hash_or_id(workspace_id=workspace.id, digest=digest, generation_id=slot)
+    if found is None:
+        return None
+    return CreateOutcome(found, "dedup" if found.reproducible_hash == digest else "cache")
 
 
 def _reusable(
@@ -300,6 +317,7 @@ def generation_create(
     parent: Generation | None = None,
     retry_count: int = 0,
     now: datetime | None = None,
+    new_body: bool = False,
 ) -> CreateOutcome:
     """Create a generation from a validated structured request, or reuse one.
 
@@ -310,7 +328,10 @@ def generation_create(
     serialized on their slot, so they coalesce onto one row. A new row is ``pending``, has
     its first event, claims the slot and is enqueued after commit; ``GENPIPE_CREATE_GUARDS``
     may refuse it first, and the transition and reuse listeners are told
-    (``generations.hooks``).
+    (``generations.hooks``). ``new_body``: the caller has not seen this request before
+    (``generations.create_input``), so a hit is likelier the slot's (another request of
+    the same scene) than an identical generation's: the slot is read first, and both
+    lookups go in one statement (same answers, one statement less on a cache hit).
     Raises ``ValidationFailed`` (400) with every broken rule.
     """
     now = now or timezone.now()
@@ -322,7 +343,7 @@ def generation_create(
         prepared.report.raise_if_invalid()
         parent = parent or _parent(workspace, data.get("parent_generation_id"))
         outcome, looked_up = _reuse_or_create(
-            _Create(workspace, user, prepared, now, parent, retry_count)
+            _Create(workspace, user, prepared, now, parent, retry_count, new_body)
         )
         if looked_up:
             stats.append(cache_stats_write(outcome=outcome.reused or "miss", now=now))
@@ -341,7 +362,10 @@ def _reuse_or_create(request: _Create) -> tuple[CreateOutcome, bool]:
     force_new = bool(prepared.data.get("force_new"))
     looked_up = prepared.cache_key is not None and not force_new
     # Repeats are the common case: answer them without a transaction or the slot lock.
-    reused = _reusable(request.workspace, prepared) if looked_up else None
+    reused = None
+    if looked_up:
+        find = _reusable_slot_first if request.new_body else _reusable
+        reused = find(request.workspace, prepared)
     if reused is not None:
         return reused, looked_up
     return _create_locked(request, looked_up=looked_up, force_new=force_new), looked_up

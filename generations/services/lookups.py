@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
-from django.db.models import BigIntegerField, ExpressionWrapper, F
+from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, Q, Value, When
 
 from ..compiled import CompiledQuery, compile_once, key_value, repeatable_read
 from ..models import Generation
@@ -86,6 +86,22 @@ def _by_id_queryset() -> Any:
     return Generation.objects.reusable().filter(id=_ID, workspace_id=_WORKSPACE)[:1]
 
 
+def _by_hash_or_id_queryset() -> Any:
+    # Either lookup's row, the hash's first: its index (as in ``_by_hash_queryset``) or the
+    # primary key, OR-ed into one bitmap scan of a handful of rows.
+    return (
+        Generation.objects.reusable()
+        .alias(workspace_unindexed=ExpressionWrapper(F("workspace_id") + 0, BigIntegerField()))
+        .filter(
+            Q(workspace_unindexed=_WORKSPACE, reproducible_hash=_HASH)
+            | Q(id=_ID, workspace_id=_WORKSPACE)
+        )
+        .order_by(
+            Case(When(reproducible_hash=_HASH, then=Value(0)), default=Value(1)), "-created_at"
+        )[:1]
+    )
+
+
 def _for_worker_queryset() -> Any:
     return Generation.objects.select_related("provider", "provider__breaker").filter(id=_ID)[:1]
 
@@ -124,6 +140,25 @@ def reusable_by_hash(
     if connections[alias].vendor != "postgresql":
         lock = None
     return _run(compiled, alias, {"workspace": workspace_id, "digest": digest}, lock)
+
+
+def reusable_by_hash_or_id(
+    *, workspace_id: int, digest: str, generation_id: str, alias: str = "default"
+) -> Generation | None:
+    """``reusable_by_hash``'s answer if it has one, else ``reusable_by_id``'s: both lookups
+    of a create whose cache slot points at ``generation_id``, in one statement. The caller
+    tells them apart by the row's ``reproducible_hash`` (a dedup hit has ``digest``)."""
+    sentinels = {
+        _WORKSPACE: "workspace",
+        _HASH: "digest",
+        key_value(Generation, _ID, alias): "id",
+    }
+    compiled = _compile("by_hash_or_id", alias, _by_hash_or_id_queryset, sentinels)
+    value = key_value(Generation, generation_id, alias)
+    if value is None:
+        return reusable_by_hash(workspace_id=workspace_id, digest=digest, alias=alias)
+    arguments = {"workspace": workspace_id, "digest": digest, "id": value}
+    return _run(compiled, alias, arguments)
 
 
 def reusable_by_id(

@@ -49,13 +49,14 @@ def generation_submit(
     data: Mapping[str, Any],
     body: Any,
     idempotency_key: str | None = None,
+    new_body: bool = False,
 ) -> CreateOutcome:
     """Create (or reuse) a generation; with an ``Idempotency-Key``, at most once per key
     and workspace within 24 hours (``services.idempotency``). ``body`` is the request as
-    sent, which the key is bound to."""
+    sent, which the key is bound to; ``new_body`` is ``generation_create``'s."""
 
     def create() -> CreateOutcome:
-        return generation_create(workspace=workspace, user=user, data=data)
+        return generation_create(workspace=workspace, user=user, data=data, new_body=new_body)
 
     if idempotency_key is None:
         return create()

@@ -57,11 +57,12 @@ def test_a_remembered_body_is_handed_out_as_a_copy(rf):
 
     create_input.create_input_forget()
     request = Request(rf.post(URL, b'{"a": 1}', content_type="application/json"))
-    body, data = create_input.create_input_read(request, read)
+    body, data, remembered = create_input.create_input_read(request, read)
+    assert not remembered
     data["config"]["prompt"] = "changed by a caller"
     body["a"]["b"] = 2
     again = create_input.create_input_read(request, read)
-    assert again == ({"a": {"b": 1}}, {"config": {"prompt": "x"}})
+    assert again == ({"a": {"b": 1}}, {"config": {"prompt": "x"}}, True)
     assert len(calls) == 1
 
 

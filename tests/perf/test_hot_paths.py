@@ -1,9 +1,10 @@
 """The hot paths' shortcuts give the answers of the slow paths they replace: the compiled
-reuse lookups and reads, the one-statement transition, the cached webhook filters, the skipped
-budget settlement, the shared serializer fields."""
+reuse lookups and reads, a new body's slot-first lookup, the one-statement transition, the
+cached webhook filters, the skipped budget settlement, the shared serializer fields."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,11 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from budgets.services import budget_transition_listener
+from generations import create_input
 from generations.hooks import StatusChange
 from generations.models import Generation, Status
 from generations.services.lifecycle import generation_transition
-from generations.services.lookups import reusable_by_hash, reusable_by_id
-from tests.builders import create_body
+from generations.services.lookups import reusable_by_hash, reusable_by_hash_or_id, reusable_by_id
+from tests.builders import create_body, transition_body
 from webhooks.models import Delivery, Endpoint
 from webhooks.services.deliveries import endpoint_filters, event_fan_out
 
@@ -54,6 +56,67 @@ def test_the_compiled_lookups_answer_like_the_queryset(api, workspace, no_dispat
     assert reusable_by_id(workspace_id=workspace.id, generation_id=str(first.id)) is None
     Generation.objects.filter(id=first.id).update(invalidated_at=None, status=Status.FAILED)
     assert reusable_by_hash(workspace_id=workspace.id, digest=digest) is None is orm()
+
+
+def test_the_combined_lookup_answers_like_the_two_in_turn(api, workspace, no_dispatch):
+    first = _create(api, config={"prompt": "combined one"})
+    second = _create(api, config={"prompt": "combined two"})
+
+    def both(digest: str, generation_id: str, workspace_id: int = workspace.id):
+        return reusable_by_hash_or_id(
+            workspace_id=workspace_id, digest=digest, generation_id=generation_id
+        )
+
+    def in_turn(digest: str, generation_id: str, workspace_id: int = workspace.id):
+        found = reusable_by_hash(workspace_id=workspace_id, digest=digest)
+        return found or reusable_by_id(workspace_id=workspace_id, generation_id=generation_id)
+
+    cases = [
+        (first.reproducible_hash, str(second.id)),  # both match: the hash's row
+        ("0" * 64, str(second.id)),  # only the slot's row
+        (second.reproducible_hash, str(uuid.uuid4())),  # only the hash's
+        ("0" * 64, str(uuid.uuid4())),  # neither
+        (first.reproducible_hash, "not-a-uuid"),  # a malformed slot: the hash alone
+    ]
+    for digest, generation_id in cases:
+        assert both(digest, generation_id) == in_turn(digest, generation_id)
+    assert both(first.reproducible_hash, str(second.id)) == first
+    assert both("0" * 64, str(second.id)) == second
+    assert both(first.reproducible_hash, str(first.id), workspace.id + 1) is None
+    Generation.objects.filter(id=second.id).update(status=Status.FAILED)
+    assert both("0" * 64, str(second.id)) is None is in_turn("0" * 64, str(second.id))
+
+
+def _generation_reads(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if "generations_generation" in q["sql"]]
+
+
+def test_a_new_bodys_cache_hit_takes_one_statement_and_answers_as_before(api, no_dispatch):
+    first = api.post(CREATE, transition_body(), format="json")
+    assert first.status_code == 201, first.json()
+    other = transition_body()
+    other["config"]["prompts"] = ["a body this process has not seen"]
+    with CaptureQueriesContext(connection) as queries:
+        hit = api.post(CREATE, other, format="json")
+    assert hit.status_code == 200 and hit.json()["reused"] == "cache"
+    assert hit.json()["id"] == first.json()["id"]
+    assert len(_generation_reads(queries)) == 1
+    # A body new to this process may still be a repeat (another process saw it first).
+    create_input.create_input_forget()
+    again = api.post(CREATE, transition_body(), format="json")
+    assert again.status_code == 200 and again.json()["reused"] == "dedup"
+    assert again.json()["id"] == first.json()["id"]
+    # The slot names a generation that may no longer answer: a new one takes the slot.
+    Generation.objects.filter(id=first.json()["id"]).update(status=Status.FAILED)
+    third = transition_body()
+    third["config"]["prompts"] = ["after the failure"]
+    fresh = api.post(CREATE, third, format="json")
+    assert fresh.status_code == 201, fresh.json()
+    after = transition_body()
+    after["config"]["prompts"] = ["served from the new slot"]
+    served = api.post(CREATE, after, format="json")
+    assert served.status_code == 200 and served.json()["reused"] == "cache"
+    assert served.json()["id"] == fresh.json()["id"]
 
 
 @pytest.mark.postgres  # the one-statement path is PostgreSQL's
