@@ -10,6 +10,7 @@ keeps its database connection from task to task (``_database_connections``).
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from pathlib import Path
@@ -76,6 +77,15 @@ def _worker_broker_options(conf: Any, **kwargs: Any) -> None:
     if options is not None:
         conf.broker_transport_options = dict(options)
     conf.broker_connection_timeout = settings.GENPIPE_WORKER_BROKER_CONNECTION_TIMEOUT
+
+
+@signals.worker_process_init.connect  # a prefork child, forked from the loaded worker
+@signals.worker_ready.connect  # the worker itself (it runs the tasks of a threads pool)
+def _collector_freeze(**kwargs: Any) -> None:
+    """Move everything the loaded worker holds out of the garbage collector's reach
+    (``gc.freeze``): a full collection then walks what tasks made since, not all of
+    Django and Celery (measured: about a third of its time per collection)."""
+    gc.freeze()
 
 
 @signals.task_prerun.connect

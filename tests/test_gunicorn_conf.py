@@ -162,3 +162,16 @@ def test_each_worker_listens_on_its_own_socket(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_loaded_web_worker_freezes_what_it_holds_out_of_the_collectors_reach() -> None:
+    import gc
+    import runpy
+
+    hooks = runpy.run_path(str(CONF))
+    gc.unfreeze()
+    try:
+        hooks["post_worker_init"](object())
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

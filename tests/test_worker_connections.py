@@ -133,3 +133,17 @@ def test_a_requests_first_lookup_stands_in_for_the_health_check(
     with connection.cursor() as cursor:  # the rest of the request: no check either
         cursor.execute("SELECT 1")
     assert health_checks == [False]
+
+
+@pytest.mark.parametrize("signal", ["worker_process_init", "worker_ready"])
+def test_a_started_worker_freezes_what_it_holds_out_of_the_collectors_reach(signal):
+    import gc
+
+    from celery import signals
+
+    gc.unfreeze()
+    try:
+        getattr(signals, signal).send(sender=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
