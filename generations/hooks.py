@@ -18,7 +18,9 @@ paths (like Django's middleware), imported once:
   wake-ups it publishes, and the dispatch sends them all in one Redis round trip instead
   of one each. While the listeners run, ``cached(key)`` answers the prepared reads and
   ``round_published(...)`` says a prepared publish went out; when the round could not be
-  sent (no Redis cache, an error) the listeners do their own reads and publishes.
+  sent (no Redis cache, an error) the listeners do their own reads and publishes. The
+  round also carries the telemetry events an open ``telemetry_batch`` holds, when
+  telemetry's Redis is the cache's.
 - ``GENPIPE_REUSE_LISTENERS``: ``listener(generation, reason)`` runs when a create is
   answered with an existing generation (``reason``: ``cache``, ``dedup``,
   ``idempotency``).
@@ -48,6 +50,8 @@ from django.core.cache import cache as django_cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
+
+from telemetry.recording import Joined, telemetry_batch_join
 
 logger = logging.getLogger("genpipe.hooks")
 
@@ -136,10 +140,13 @@ class TransitionRound:
 
     def send(self) -> bool:
         """One pipeline on the default cache's Redis client (django-redis only): an
-        ``MGET`` of the reads, then the publishes. ``False`` when it could not be sent."""
+        ``MGET`` of the reads, then the publishes, then the telemetry events an open
+        ``telemetry_batch`` holds when telemetry's Redis is the cache's (they would
+        otherwise go in a round trip of their own). ``False`` when it could not be sent."""
         backend: Any = getattr(django_cache, "client", None)
         if not hasattr(backend, "get_client") or not hasattr(backend, "decode"):
             return False
+        joined: Joined | None = None
         try:
             pipe = backend.get_client(write=True).pipeline(transaction=False)
             made = [backend.make_key(key) for key in self.keys]
@@ -147,9 +154,18 @@ class TransitionRound:
                 pipe.mget(made)
             for channel, message in self.publishes:
                 pipe.publish(channel, message)
-            results = pipe.execute()
-        except Exception:  # the listeners fall back to their own round trips
+            joined = telemetry_batch_join(pipe) if _telemetry_is_cache() else None
+            results = pipe.execute(raise_on_error=False)
+        except Exception as exc:  # the listeners fall back to their own round trips
             logger.debug("transition round not sent", exc_info=True)
+            if joined is not None:
+                joined.settle(exc)
+            return False
+        if joined is not None:
+            joined.settle(results[len(results) - joined.count :])
+            results = results[: len(results) - joined.count]
+        if any(isinstance(result, Exception) for result in results):
+            logger.debug("transition round failed: %r", results)
             return False
         self.sent = True  # the publishes went out
         for key, raw in zip(self.keys, results[0] if made else (), strict=True):
@@ -161,6 +177,22 @@ class TransitionRound:
 
 
 _rounds = threading.local()
+
+
+@cache
+def _same_location(backend: str, location: str | None, redis_url: str) -> bool:
+    return bool(redis_url) and backend == "django_redis.cache.RedisCache" and location == redis_url
+
+
+def _telemetry_is_cache() -> bool:
+    """Whether telemetry's Redis (``REDIS_URL``) is the default cache's, database included."""
+    default = settings.CACHES.get("default", {})
+    location = default.get("LOCATION")
+    return _same_location(
+        str(default.get("BACKEND", "")),
+        location if isinstance(location, str) else None,
+        settings.REDIS_URL,
+    )
 
 
 def cached(key: str) -> Any:

@@ -17,7 +17,9 @@ creates it (the first increment of its leading counter), not on every write. Red
 errors (or no Redis) are counted and logged; the database keeps the durable record and
 ``rebuild_telemetry`` can replay it. Inside ``telemetry_batch`` the events of one unit of
 work (the worker's completion: its terminal and attempt events) wait and go together, in
-one pipelined round trip, at the end of the block.
+one pipelined round trip, at the end of the block, or earlier in another pipeline to the
+same Redis that takes them over (``telemetry_batch_join``: the completion's transition
+round, ``generations.hooks``).
 """
 
 from __future__ import annotations
@@ -136,7 +138,10 @@ def telemetry_batch() -> Iterator[None]:
         _flush(events)
 
 
-def _flush(events: list[tuple[str, str, list[str], list[object]]]) -> None:
+Held = tuple[str, str, list[str], list[object]]  # what, script, keys, args
+
+
+def _flush(events: list[Held]) -> None:
     client = telemetry_client()
     if client is None or not events:
         return
@@ -144,19 +149,56 @@ def _flush(events: list[tuple[str, str, list[str], list[object]]]) -> None:
         _send(*events[0])
         return
     pipe = client.pipeline(transaction=False)
-    for _, script, event_keys, args in events:
-        pipe.evalsha(script_sha(script), len(event_keys), *event_keys, *args)  # type: ignore[arg-type]
+    _queue(pipe, events)
     try:
         results: list[Any] = pipe.execute(raise_on_error=False)
     except Exception as exc:  # telemetry never fails a request or a task
-        for what, *_ in events:
-            count_failure(what, exc)
-        return
+        results = [exc] * len(events)
+    _settle(events, results)
+
+
+def _queue(pipe: Any, events: list[Held]) -> None:
+    for _, script, event_keys, args in events:
+        pipe.evalsha(script_sha(script), len(event_keys), *event_keys, *args)
+
+
+def _settle(events: list[Held], results: list[Any]) -> None:
+    """Each pipelined event's outcome: a script Redis did not know yet is sent again (which
+    loads it), a failure is counted."""
     for event, result in zip(events, results, strict=True):
         if isinstance(result, redis.exceptions.NoScriptError):
-            _send(*event)  # loads the script
-        elif isinstance(result, Exception):
+            _send(*event)  # loads the script (held again, in an open batch)
+        elif isinstance(result, BaseException):
             count_failure(event[0], result)
+
+
+class Joined:
+    """Events of an open ``telemetry_batch`` queued on someone else's pipeline
+    (``telemetry_batch_join``): ``count`` commands at the end of it."""
+
+    def __init__(self, events: list[Held]) -> None:
+        self.events = events
+        self.count = len(events)
+
+    def settle(self, results: list[Any] | BaseException) -> None:
+        """Call with the pipeline's last ``count`` results (``execute(raise_on_error=False)``),
+        or with the exception that kept it from being sent."""
+        if isinstance(results, BaseException):
+            results = [results] * self.count
+        _settle(self.events, results)
+
+
+def telemetry_batch_join(pipe: Any) -> Joined | None:
+    """Move the events the open ``telemetry_batch`` holds onto ``pipe``, a pipeline to
+    telemetry's Redis (``REDIS_URL``) that the caller sends, so they share its round trip;
+    the caller then settles them (``Joined.settle``). ``None`` when nothing is held."""
+    events = getattr(_pending, "events", None)
+    if not events or telemetry_client() is None:
+        return None
+    taken = list(events)
+    events.clear()
+    _queue(pipe, taken)
+    return Joined(taken)
 
 
 def _send(what: str, script: str, event_keys: list[str], args: list[object]) -> bool:

@@ -156,9 +156,11 @@ def attempt_report(
     probe: bool = False,
     model: str = "",
     counted: bool = False,
+    recorded: bool = False,
 ) -> None:
     """Feed a saved attempt to the circuit breaker (unless ``counted``: its window counted
-    it already), telemetry and the attempt listeners."""
+    it already), telemetry (unless ``recorded``: ``attempt_telemetry`` did) and the attempt
+    listeners."""
     finished = row.finished_at or timezone.now()
     succeeded = row.outcome != ProviderAttempt.Outcome.FAILED
     if not counted:
@@ -169,16 +171,22 @@ def attempt_report(
             probe=probe,
             now=finished,
         )
+    if not recorded:
+        attempt_telemetry(row)
+    model = model or str((row.provider.settings or {}).get("model") or "")
+    attempt_finished(row, model=model, finished_at=finished)
+
+
+def attempt_telemetry(row: ProviderAttempt) -> None:
+    """Record a closed attempt in telemetry (``attempt_report`` does, unless told it was)."""
     telemetry_record_attempt(
         provider_id=row.provider_id,
         operation_type=row.operation_type,
-        succeeded=succeeded,
+        succeeded=row.outcome != ProviderAttempt.Outcome.FAILED,
         error_code=row.error_code,
         error_message=row.error_message,
         tokens_in=row.tokens_in,
         tokens_out=row.tokens_out,
         cost_usd=row.cost_usd,
-        at=finished,
+        at=row.finished_at or timezone.now(),
     )
-    model = model or str((row.provider.settings or {}).get("model") or "")
-    attempt_finished(row, model=model, finished_at=finished)

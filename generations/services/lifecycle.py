@@ -189,16 +189,9 @@ def _after_commit(
         reason=reason,
         at=now,
     )
-    transaction.on_commit(lambda: status_changed(change), robust=True)
-    if to_status in RELEASES_SLOT and row.cache_key:
-        workspace_id, key = row.workspace_id, row.cache_key
-        transaction.on_commit(
-            lambda: cache_slot_release(
-                workspace_id=workspace_id, key=key, generation_id=str(generation_id)
-            ),
-            robust=True,
-        )
     if to_status in TERMINAL_STATUSES:
+        # Before the listeners: inside a ``telemetry_batch`` (the worker's completion) the
+        # event is held, and goes in the listeners' round (``generations.hooks``).
         transaction.on_commit(
             lambda: telemetry_record_terminal(
                 generation_id=str(generation_id),
@@ -207,6 +200,15 @@ def _after_commit(
                 status=to_status,
                 latency_ms=latency,
                 at=now,
+            ),
+            robust=True,
+        )
+    transaction.on_commit(lambda: status_changed(change), robust=True)
+    if to_status in RELEASES_SLOT and row.cache_key:
+        workspace_id, key = row.workspace_id, row.cache_key
+        transaction.on_commit(
+            lambda: cache_slot_release(
+                workspace_id=workspace_id, key=key, generation_id=str(generation_id)
             ),
             robust=True,
         )

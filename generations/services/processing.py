@@ -45,6 +45,7 @@ from .attempts import (
     attempt_finish,
     attempt_report,
     attempt_save,
+    attempt_telemetry,
 )
 from .breaker import WindowSuccess, breaker_admit, breaker_closed, breaker_record
 from .failover import generation_failover, usable_fallback
@@ -346,7 +347,10 @@ def _complete(
     # success (or a breaker opened meanwhile) goes through breaker_record.
     also: list[Companion] = [finish] if probe else [finish, WindowSuccess(provider.id, finished)]
     model = str((result.metadata or {}).get("model") or "")
-    with telemetry_batch():  # the terminal and the attempt events in one round trip
+    # The attempt and terminal events are held, then sent with the completion's listener
+    # round (generations.hooks) or, when there is none, together at the end of the block.
+    with telemetry_batch():
+        attempt_telemetry(row)  # a discarded result's call counts the same
         try:
             transition = generation_transition(
                 generation_id=generation.id,
@@ -365,10 +369,10 @@ def _complete(
         except InvalidTransition:
             # Cancelled while the provider worked: the call still happened (and cost money).
             attempt_save(row, ProviderAttempt.Outcome.DISCARDED, clock)
-            attempt_report(row, probe=probe, model=model)
+            attempt_report(row, probe=probe, model=model, recorded=True)
             return ProcessOutcome(Step.DISCARDED)
         counted = len(transition.also) > 1 and transition.also[1] is not None
-        attempt_report(row, probe=probe, model=model, counted=counted)
+        attempt_report(row, probe=probe, model=model, counted=counted, recorded=True)
     return ProcessOutcome(Step.COMPLETED)
 
 

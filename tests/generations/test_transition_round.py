@@ -199,3 +199,72 @@ def test_the_real_listeners_do_the_same_with_or_without_the_round(
     events = [p[1] for r in sent for p in r.publishes] if round_sent else published
     assert len(events) == 3 and len(set(events)) == 3  # each wake-up once
     assert (len(sent), len(published)) == ((3, 0) if round_sent else (0, 3))
+
+
+def _completed_once(api: Any) -> str:
+    from generations.models import Generation
+    from tests.builders import create_body
+
+    body = create_body(config={"prompt": f"round telemetry {uuid.uuid4()}"})
+    response = api.post("/api/v1/generations", body, format="json")
+    assert response.status_code == 201, response.json()
+    generation = Generation.objects.get(id=response.json()["id"])
+    assert generation.status == "completed"  # the eager worker ran it
+    return str(generation.id)
+
+
+def _cache_on_telemetrys_redis(settings: Any) -> None:
+    # Telemetry's Redis is the cache's, as in production (one REDIS_URL): same database.
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": settings.REDIS_URL}}
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)  # commits run their callbacks, as in a worker
+def test_a_completions_telemetry_goes_in_its_listener_round(
+    api, sandbox, settings, telemetry_redis, monkeypatch
+):
+    from telemetry import keys, store
+    from telemetry.recording import ATTEMPT_LUA, TERMINAL_LUA
+    from telemetry.store import script_sha
+
+    _cache_on_telemetrys_redis(settings)
+    client = store.telemetry_client()
+    assert client is not None
+    own: list[str] = []
+    for name in ("pipeline", "evalsha", "eval"):
+        real = getattr(client, name)
+        monkeypatch.setattr(
+            client, name, lambda *a, _n=name, _r=real, **k: own.append((_n, a[:3])) or _r(*a, **k)
+        )
+    sent = _rounds(monkeypatch)
+    telemetry_redis.script_flush()  # the first time, Redis learns the scripts on the way
+    _completed_once(api)
+    counters = telemetry_redis.hgetall(keys.counters("provider", "sandbox"))
+    assert (counters["total"], counters["completed"], counters["attempts"]) == ("1", "1", "1")
+    own.clear()
+    generation_id = _completed_once(api)
+    events = {script_sha(ATTEMPT_LUA), script_sha(TERMINAL_LUA)}
+    # Neither event went on its own (the create's statistics do, in their own round trip).
+    assert [call for call in own if call[0] == "pipeline" or call[1][0] in events] == []
+    assert any(r.sent for r in sent)
+    counters = telemetry_redis.hgetall(keys.counters("provider", "sandbox"))
+    assert (counters["total"], counters["completed"], counters["attempts"]) == ("2", "2", "2")
+    assert telemetry_redis.zscore(keys.latencies("provider", "sandbox"), generation_id)
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)
+def test_a_round_that_fails_counts_its_telemetry_as_failed_and_the_work_goes_on(
+    api, sandbox, settings, telemetry_redis, monkeypatch
+):
+    from telemetry.store import FAILURES
+
+    _cache_on_telemetrys_redis(settings)
+
+    def broken(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("down")
+
+    monkeypatch.setattr("redis.client.Pipeline.execute", broken)
+    before = FAILURES["count"]
+    _completed_once(api)  # completed all the same
+    assert FAILURES["count"] == before + 2  # the attempt and the terminal event
