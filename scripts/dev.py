@@ -405,6 +405,11 @@ def cmd_run(port: int) -> int:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
+    # Ctrl-C stops everything even when this script inherited SIGINT ignored (started in the
+    # background of a script, as `cmd &` does): Python then installs no handler of its own,
+    # so the signal would do nothing, and a later kill would leave the server and the worker
+    # running in their own sessions.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         log = worker_log(env)
         say(f"starting the Celery worker (its log: {show(log)}): " + shlex.join(worker_cmd[1:]))

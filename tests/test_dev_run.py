@@ -5,6 +5,7 @@ a file under var/; the banner follows its "ready")."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -28,6 +29,10 @@ pytestmark = pytest.mark.worker
 
 
 def worker_pids(parent: int) -> list[int]:
+    return child_pids(parent, b"celery")
+
+
+def child_pids(parent: int, marker: bytes = b"") -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -38,7 +43,7 @@ def worker_pids(parent: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"celery" in cmdline:
+        if ppid == parent and marker in cmdline:
             pids.append(int(entry.name))
     return pids
 
@@ -49,8 +54,14 @@ def run_env(var_dir: Path) -> dict[str, str]:
     return env
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class DevRun:
-    """``scripts/dev.py run`` in its own session, its output collected."""
+    """``scripts/dev.py run`` in its own session, its output collected. It starts with
+    SIGINT ignored, as a command started in the background of a shell script (``cmd &``)
+    does: Ctrl-C (SIGINT) must stop it all the same, children included."""
 
     def __init__(self, var_dir: Path) -> None:
         self.port = free_port()
@@ -62,6 +73,7 @@ class DevRun:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=_ignore_sigint,
         )
         self.lines: list[str] = []
         reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout or []))
@@ -86,12 +98,20 @@ class DevRun:
         self.wait_for(lambda: "Ctrl-C stops the server" in self.output, 120, "the banner")
 
     def stop(self) -> None:
+        """Ctrl-C: the script stops its server and worker, then itself."""
+        children = child_pids(self.proc.pid)
         os.killpg(self.proc.pid, signal.SIGINT)
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+            raise AssertionError(f"Ctrl-C did not stop dev.py run:\n{self.output}") from None
+        alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+        assert alive == [], f"left running after Ctrl-C: {alive}"
 
 
 def test_run_restarts_a_worker_that_dies(tmp_path):
