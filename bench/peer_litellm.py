@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from bench.load import ScenarioSpec, Target, run_scenario
 from bench.peer_ops import CHAT_PATH, MODEL, PeerCpuProbe, chat_body
-from bench.peer_report import peer_ratios
+from bench.peer_report import peer_ratios, peer_round_ratios
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"
@@ -277,11 +277,16 @@ def warm_workers(args: argparse.Namespace, target: Target) -> int:
 
 
 def run(
-    args: argparse.Namespace, stack: Stack, install: dict[str, Any], genpipe: dict[str, Any]
+    args: argparse.Namespace,
+    stack: Stack,
+    install: dict[str, Any],
+    genpipe: dict[str, Any],
+    genpipe_rounds: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Start the upstream and the proxy, run ``SCENARIOS``, stop both: the ``peer``
-    entry of results.json (``genpipe``: the same run's scenarios, for the ratios). A
-    failure is kept in its ``error`` (with the scenarios that ran) rather than raised."""
+    """Start the upstream and the proxy, run ``SCENARIOS`` (``--rounds`` times), stop
+    both: the ``peer`` entry of results.json (``genpipe``: the same run's scenarios, and
+    ``genpipe_rounds`` its rounds, for the ratios). A failure is kept in its ``error``
+    (with the scenarios that ran) rather than raised."""
     redis_url = args.peer_redis_url or args.redis_url
     redis_parts = urlsplit(redis_url)
     key = f"sk-bench-{secrets.token_hex(16)}"  # this run's master key, written nowhere else
@@ -300,6 +305,7 @@ def run(
         "cache": f"redis {redis_parts.hostname}:{redis_parts.port}{redis_parts.path} "
         f"namespace {NAMESPACE} ttl {CACHE_TTL_S}s",
         "scenarios": {},
+        "rounds": [],
     }
     try:
         out["stale_keys_deleted"] = namespace_clear(redis_url)
@@ -329,7 +335,8 @@ def run(
         out["warmup_requests"] = warm_workers(args, Target("127.0.0.1", port, key))
         print(f"peer ready ({out['start_s']:.0f} s to start, cache hit verified)", flush=True)
         groups = {"proxy": proxy.pid, "upstream": upstream.pid}
-        for name, (op, single) in SCENARIOS.items():
+
+        def measure(name: str, op: str, single: bool) -> dict[str, Any]:
             stack.check_alive()
             spec = ScenarioSpec(
                 name=name,
@@ -346,7 +353,6 @@ def run(
             result["upstream_chat_requests"] = upstream_chats(up_port) - before
             result["cpu"] = probe.delta(result["requests_window"])
             result.pop("generation_ids", None)
-            out["scenarios"][name] = result
             lat = result["latency"]
             print(
                 f"{name:<24} {result['rps']:8.1f} req/s  p50 {lat.get('p50_ms', 0):7.2f} ms  "
@@ -356,6 +362,20 @@ def run(
             )
             for sample in result["error_samples"]:
                 print(f"    error {sample['status']}: {sample['error'][:200]}", flush=True)
+            return result
+
+        # As many rounds as genpipe's (--rounds): the comparisons' medians then rest on as
+        # many measurements on each side (peer_report.peer_round_ratios).
+        count = max(1, int(getattr(args, "rounds", 1) or 1))
+        for number in range(1, count + 1):
+            if count > 1:
+                print(f"peer round {number} of {count}", flush=True)
+            measured: dict[str, Any] = {}
+            out["rounds"].append(measured)
+            for name, (op, single) in SCENARIOS.items():
+                measured[name] = measure(name, op, single)
+                if number == 1:
+                    out["scenarios"][name] = measured[name]
         stack.check_alive()
     except Exception as exc:  # genpipe's results are still written; Ctrl-C goes through
         out["error"] = f"{type(exc).__name__}: {exc}"
@@ -365,4 +385,5 @@ def run(
         with contextlib.suppress(Exception):
             namespace_clear(redis_url)
     out["ratios"] = peer_ratios(genpipe, out["scenarios"])
+    out["round_ratios"] = peer_round_ratios(genpipe_rounds or [genpipe], out["rounds"], genpipe)
     return out

@@ -2,12 +2,14 @@
 
 ``peer_ratios`` reads genpipe's scenarios as ``bench/run.py`` stores them
 (``results["scenarios"][name]``, with ``cpu`` and ``latency``) and the peer's as
-``bench/peer_litellm.py`` stores them; ``render_markdown`` writes RESULTS.md's
+``bench/peer_litellm.py`` stores them (``peer_round_ratios``: the same on the medians of
+both sides' rounds); ``render_markdown`` writes RESULTS.md's
 "Peer: LiteLLM" section. A figure whose scenario did not run is ``None`` (shown ``-``).
 """
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 # id -> (what, genpipe side, LiteLLM side, target on genpipe ÷ LiteLLM: "<=" or "<", value)
@@ -121,24 +123,49 @@ def _sides(genpipe: dict[str, Any], peer: dict[str, Any]) -> dict[str, tuple[Any
     }
 
 
+def _compared(key: str, genpipe_value: Any, litellm_value: Any) -> dict[str, Any]:
+    target = COMPARISONS[key][3]
+    ratio = genpipe_value / litellm_value if genpipe_value and litellm_value else None
+    met = None
+    if ratio is not None and target is not None:
+        met = ratio <= target[1] if target[0] == "<=" else ratio < target[1]
+    return {
+        "genpipe": genpipe_value,
+        "litellm": litellm_value,
+        "ratio": ratio,
+        "target": f"{target[0]} {target[1]:g}" if target else None,
+        "met": met,
+    }
+
+
 def peer_ratios(genpipe: dict[str, Any], peer: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per comparison: both figures, genpipe ÷ LiteLLM, the target and whether it is met
     (``None`` when a figure is missing or the comparison has no target)."""
-    out = {}
-    for key, (genpipe_value, litellm_value) in _sides(genpipe, peer).items():
-        target = COMPARISONS[key][3]
-        ratio = genpipe_value / litellm_value if genpipe_value and litellm_value else None
-        met = None
-        if ratio is not None and target is not None:
-            met = ratio <= target[1] if target[0] == "<=" else ratio < target[1]
-        out[key] = {
-            "genpipe": genpipe_value,
-            "litellm": litellm_value,
-            "ratio": ratio,
-            "target": f"{target[0]} {target[1]:g}" if target else None,
-            "met": met,
-        }
+    out = {key: _compared(key, *sides) for key, sides in _sides(genpipe, peer).items()}
     out["cold_create_worker_cpu"]["genpipe_worker_ms"] = genpipe_worker_ms(genpipe)
+    return out
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def peer_round_ratios(
+    genpipe_rounds: list[dict[str, Any]], peer_rounds: list[dict[str, Any]], genpipe: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """``peer_ratios`` on medians: each side's figure is the median over its rounds
+    (genpipe's ``--rounds``, the peer's as many), so neither rests on one measurement of a
+    noisy machine. A genpipe scenario measured once (outside the rounds) counts as is."""
+    genpipe_sides = [_sides({**genpipe, **r}, {}) for r in genpipe_rounds or [genpipe]]
+    peer_sides = [_sides({}, r) for r in peer_rounds]
+    out = {}
+    for key in COMPARISONS:
+        ours = [sides[key][0] for sides in genpipe_sides]
+        theirs = [sides[key][1] for sides in peer_sides]
+        row = _compared(key, _median(ours), _median(theirs))
+        row["rounds"] = [sum(v is not None for v in ours), sum(v is not None for v in theirs)]
+        out[key] = row
     return out
 
 
@@ -208,6 +235,26 @@ def render_markdown(results: dict[str, Any]) -> list[str]:
             f"| {what} | {genpipe_side}: {_f(row['genpipe'])} | {litellm_side}: "
             f"{_f(row['litellm'])} | {_f(row['ratio'], 3)} | {row['target'] or ''} | {met} |"
         )
+    medians = peer.get("round_ratios")
+    if medians and max(max(row["rounds"]) for row in medians.values()) > 1:
+        lines += [
+            "",
+            "The same comparisons on medians: each side's figure is the median of its rounds "
+            "(genpipe's `--rounds`, then as many rounds of LiteLLM's scenarios), so neither "
+            "side rests on one measurement.",
+            "",
+            "| comparison | genpipe median | LiteLLM median | rounds | genpipe ÷ LiteLLM | "
+            "target | met |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for key, (what, *_) in COMPARISONS.items():
+            row = medians[key]
+            met = {True: "yes", False: "**no**", None: ""}[row["met"]]
+            lines.append(
+                f"| {what} | {_f(row['genpipe'])} | {_f(row['litellm'])} | "
+                f"{row['rounds'][0]} / {row['rounds'][1]} | {_f(row['ratio'], 3)} | "
+                f"{row['target'] or ''} | {met} |"
+            )
     worker = ratios["cold_create_worker_cpu"].get("genpipe_worker_ms")
     lines += [
         "",

@@ -1464,7 +1464,9 @@ def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         run_http(args, stack, env, http, results)
     if args.peer:  # alone on the machine, as genpipe's scenarios were
         stack.stop()
-        results["peer"] = peer_litellm.run(args, stack, peer_install, results["scenarios"])
+        results["peer"] = peer_litellm.run(
+            args, stack, peer_install, results["scenarios"], results.get("rounds")
+        )
     results["wall_s"] = time.monotonic() - wall
     return results
 

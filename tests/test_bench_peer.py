@@ -20,7 +20,7 @@ from django.conf import settings
 from bench import load
 from bench.peer_litellm import NAMESPACE, config_text, free_port, namespace_clear, proxy_env
 from bench.peer_ops import CHAT_PATH, MODEL, PeerCpuProbe, chat_body
-from bench.peer_report import peer_ratios, render_markdown
+from bench.peer_report import peer_ratios, peer_round_ratios, render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -198,6 +198,56 @@ def test_proxy_config_routes_the_model_to_the_upstream_with_the_redis_cache(
     assert env["HOME"] == str(tmp_path) and "127.0.0.1" in env["NO_PROXY"]
 
 
+def _rendered(peer: dict[str, Any], **fields: Any) -> str:
+    """RESULTS.md's peer section for these scenarios and ratios."""
+    results = {
+        "peer": {
+            "requirement": "litellm[proxy]==1.0",
+            "install_s": None,
+            "proxy_flags": "--num_workers 2",
+            "cache": "redis",
+            "start_s": 12.0,
+            "scenarios": peer,
+            **fields,
+        }
+    }
+    return "\n".join(render_markdown(results))
+
+
+def test_the_round_ratios_set_the_medians_of_both_sides_against_each_other() -> None:
+    def p2c(p50: float) -> dict[str, Any]:
+        return {"post_to_completed_c1": _scenario({"cpu_s": {"celery": 0.3}}, {"p50_ms": p50})}
+
+    def pass_through(p50: float) -> dict[str, Any]:
+        return {
+            "litellm_pass_through_c1": _scenario({}, {"p50_ms": p50}),
+            "litellm_cache_hit": _scenario({"proxy_ms_per_req": 8.0}, {}),
+        }
+
+    once = {  # measured outside the rounds: the same figure in each
+        "post_to_completed_wait_c1": _scenario({}, {"p50_ms": 15.0}),
+        "create_cache_hit": _scenario({"gunicorn_ms_per_req": 3.0}, {}),
+    }
+    # One slow genpipe round and one slow LiteLLM round: the medians set them aside.
+    genpipe_rounds = [p2c(9.0), p2c(30.0), p2c(10.0)]
+    peer_rounds = [pass_through(14.0), pass_through(8.0), pass_through(12.0)]
+    medians = peer_round_ratios(genpipe_rounds, peer_rounds, {**once, **genpipe_rounds[0]})
+    assert medians["p2c_p50"]["genpipe"] == 10.0 and medians["p2c_p50"]["litellm"] == 12.0
+    assert medians["p2c_p50"]["ratio"] == pytest.approx(10 / 12)
+    assert medians["p2c_p50"]["met"] is True and medians["p2c_p50"]["rounds"] == [3, 3]
+    # A single pair of rounds would have said the opposite: 9 against 8.
+    assert peer_round_ratios(genpipe_rounds[:1], peer_rounds[1:2], once)["p2c_p50"]["met"] is False
+    assert medians["p2c_wait_p50"]["ratio"] == pytest.approx(15 / 12)
+    assert medians["cache_hit_cpu"]["ratio"] == pytest.approx(3 / 8)
+    assert medians["noop_cpu"]["ratio"] is None and medians["noop_cpu"]["rounds"] == [0, 0]
+
+    peer = {name: {**r, "upstream_chat_requests": 0} for name, r in peer_rounds[0].items()}
+    ratios = peer_ratios({**once, **genpipe_rounds[0]}, peer_rounds[0])
+    text = _rendered(peer, ratios=ratios, round_ratios=medians)
+    assert "The same comparisons on medians" in text
+    assert "| 10.00 | 12.00 | 3 / 3 | 0.833 | < 1 | yes |" in text
+
+
 @pytest.mark.redis
 def test_namespace_clear_deletes_only_the_namespace_keys() -> None:
     import redis
@@ -305,18 +355,7 @@ def test_peer_ratios_set_genpipe_against_litellm() -> None:
     for name in peer:
         peer[name]["cpu"].setdefault("cpu_s", {"redis": 0.01})
         peer[name]["upstream_chat_requests"] = 0
-    results = {
-        "peer": {
-            "requirement": "litellm[proxy]==1.0",
-            "install_s": None,
-            "proxy_flags": "--num_workers 2",
-            "cache": "redis",
-            "start_s": 12.0,
-            "scenarios": peer,
-            "ratios": ratios,
-        }
-    }
-    text = "\n".join(render_markdown(results))
+    text = _rendered(peer, ratios=ratios)
     assert "## Peer: LiteLLM" in text
     assert "| cache hit, server CPU ms/req | create_cache_hit gunicorn: 3.00 |" in text
     assert "| 0.375 | <= 0.5 | yes |" in text
