@@ -801,8 +801,9 @@ def render_telemetry(tm: dict[str, Any]) -> list[str]:
         "In-process micro-benchmarks of the telemetry module (`bench/telemetry_bench.py`, run "
         "before the stack starts), against the same Redis server on its own database "
         f"`{cfg.get('redis_url')}` (flushed at start and end), through the product's own "
-        "client `telemetry.store.telemetry_client()` (redis-py, pure-Python reply parser: "
-        f"hiredis is not installed; socket timeout {cfg.get('socket_timeout_s')} s). Times "
+        "client `telemetry.store.telemetry_client()` (redis-py, reply parser "
+        f"{cfg.get('reply_parser', 'not recorded')}; socket timeout "
+        f"{cfg.get('socket_timeout_s')} s). Times "
         "are wall-clock per call, nearest-rank percentiles. The floor is one `PING` on the "
         "same client: no Redis call can cost less from this process, so `÷ PING` is what "
         "an operation costs in round-trip units.",

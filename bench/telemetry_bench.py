@@ -670,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     import redis
     from django.conf import settings
+    from redis.utils import HIREDIS_AVAILABLE
 
     from telemetry.recording import telemetry_record_attempt, telemetry_record_terminal
     from telemetry.store import telemetry_client
@@ -691,6 +692,7 @@ def main(argv: list[str] | None = None) -> int:
             "decompose_n": min(DECOMPOSE_N, args.events),
             "settings": os.environ["DJANGO_SETTINGS_MODULE"],
             "socket_timeout_s": float(settings.REDIS_SOCKET_TIMEOUT),
+            "reply_parser": "hiredis" if HIREDIS_AVAILABLE else "pure-Python",
         },
         "redis_version": info.get("redis_version"),
         "errors": [],
