@@ -179,20 +179,19 @@ class TransitionRound:
 _rounds = threading.local()
 
 
-@cache
-def _same_location(backend: str, location: str | None, redis_url: str) -> bool:
-    return bool(redis_url) and backend == "django_redis.cache.RedisCache" and location == redis_url
+def cache_redis_location() -> str | None:
+    """The default cache's Redis URL when the cache is django-redis on one URL (``None``
+    otherwise): where ``TransitionRound`` sends its pipeline."""
+    default = settings.CACHES.get("default", {})
+    location = default.get("LOCATION")
+    if default.get("BACKEND") != "django_redis.cache.RedisCache":
+        return None
+    return location if isinstance(location, str) else None
 
 
 def _telemetry_is_cache() -> bool:
     """Whether telemetry's Redis (``REDIS_URL``) is the default cache's, database included."""
-    default = settings.CACHES.get("default", {})
-    location = default.get("LOCATION")
-    return _same_location(
-        str(default.get("BACKEND", "")),
-        location if isinstance(location, str) else None,
-        settings.REDIS_URL,
-    )
+    return bool(settings.REDIS_URL) and cache_redis_location() == settings.REDIS_URL
 
 
 def cached(key: str) -> Any:

@@ -17,7 +17,12 @@ import redis
 from django.conf import settings
 
 from core.outages import redis_client
-from generations.hooks import StatusChange, TransitionRound, round_published
+from generations.hooks import (
+    StatusChange,
+    TransitionRound,
+    cache_redis_location,
+    round_published,
+)
 
 logger = logging.getLogger("genpipe.streams")
 
@@ -58,24 +63,14 @@ def _server(url: str) -> tuple[str, str, str]:
 
 
 @cache
-def _same_server(backend: str, location: str | None, redis_url: str) -> bool:
-    return (
-        bool(redis_url)
-        and backend == "django_redis.cache.RedisCache"
-        and location is not None
-        and _server(location) == _server(redis_url)
-    )
+def _same_server(location: str, redis_url: str) -> bool:
+    return bool(redis_url) and _server(location) == _server(redis_url)
 
 
 def _same_redis_as_cache() -> bool:
-    """Whether the cache's Redis is the wake-ups' (decided once per configuration)."""
-    default = settings.CACHES.get("default", {})
-    location = default.get("LOCATION")
-    return _same_server(
-        str(default.get("BACKEND", "")),
-        location if isinstance(location, str) else None,
-        settings.REDIS_URL,
-    )
+    """Whether the cache's Redis is the wake-ups' (any database: pub/sub ignores them)."""
+    location = cache_redis_location()
+    return location is not None and _same_server(location, settings.REDIS_URL)
 
 
 def _wakeup_prepare(change: StatusChange, batch: TransitionRound) -> None:
