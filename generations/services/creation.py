@@ -178,13 +178,15 @@ def validation_record(report: ValidationReport, *, source: str) -> None:
 def _reusable_slot_first(workspace: Workspace, prepared: PreparedRequest) -> CreateOutcome | None:
     # ``_reusable`` without the lock, for a body not seen before: the slot is read first and,
     # when it names a generation, both lookups go in one statement (the hash's row first,
-    # as ``_reusable`` looks). Same answers; one statement less on a cache hit.
+    # as ``_reusable`` looks). Same answers; one statement less on a cache hit. An empty
+    # slot is almost always a miss (every create claims its slot), so the hash is not
+    # looked up here: the locked look that a miss takes next does it (a dedup hit whose
+    # slot expired is then answered under the lock, in one statement as well).
     assert prepared.cache_key is not None
     slot = cache_slot_get(workspace_id=workspace.id, key=prepared.cache_key)
-    digest = prepared.reproducible_hash
     if slot is None:
-        existing = reusable_by_hash(workspace_id=workspace.id, digest=digest)
-        return None if existing is None else CreateOutcome(existing, "dedup")
+        return None
+    digest = prepared.reproducible_hash
     found = reusable_by_hash_or_id(workspace_id=workspace.id, digest=digest, generation_id=slot)
     if found is None:
         return None

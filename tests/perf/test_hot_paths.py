@@ -8,11 +8,14 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from budgets.services import budget_transition_listener
+from caching.keys import slot_storage_key
+from caching.services import cache_slot_get
 from generations import create_input
 from generations.hooks import StatusChange
 from generations.models import Generation, Status
@@ -117,6 +120,27 @@ def test_a_new_bodys_cache_hit_takes_one_statement_and_answers_as_before(api, no
     served = api.post(CREATE, after, format="json")
     assert served.status_code == 200 and served.json()["reused"] == "cache"
     assert served.json()["id"] == fresh.json()["id"]
+
+
+def test_a_new_bodys_miss_looks_only_under_the_lock_and_still_finds_a_repeat(
+    api, workspace, no_dispatch
+):
+    with CaptureQueriesContext(connection) as queries:
+        created = api.post(CREATE, transition_body(), format="json")
+    assert created.status_code == 201, created.json()
+    reads = _generation_reads(queries)
+    # The locked look (the lock rides in its round trip on PostgreSQL), then the insert.
+    assert len(reads) == 2, reads
+    # The slot is gone (expired, say) but the identical generation is not: a body new to
+    # this process still answers with it, found by the look under the lock.
+    key = Generation.objects.get(id=created.json()["id"]).cache_key
+    cache.delete(slot_storage_key(workspace.id, key))
+    assert cache_slot_get(workspace_id=workspace.id, key=key) is None
+    create_input.create_input_forget()
+    again = api.post(CREATE, transition_body(), format="json")
+    assert again.status_code == 200 and again.json()["reused"] == "dedup"
+    assert again.json()["id"] == created.json()["id"]
+    assert Generation.objects.count() == 1
 
 
 @pytest.mark.postgres  # the one-statement path is PostgreSQL's
