@@ -1,5 +1,5 @@
 """The project's own wiring that needs the app registry: Celery log context signals, the
-migrate statement timeout and the database outage log."""
+migrate statement timeout, the database outage log and the C timestamp loader."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ class CoreConfig(AppConfig):
 
         from .database import database_connected, migrate_statement_timeout
         from .logs import connect_task_signals
+        from .pg_loaders import use_c_timestamp_loader
 
         _make_var_dirs(settings)
         connect_task_signals()
         pre_migrate.connect(migrate_statement_timeout, dispatch_uid="genpipe-migrate-timeout")
         connection_created.connect(database_connected, dispatch_uid="genpipe-db-outage")
+        connection_created.connect(use_c_timestamp_loader, dispatch_uid="genpipe-c-timestamps")
 
 
 def _make_var_dirs(settings: object) -> None:
