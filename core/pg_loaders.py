@@ -15,26 +15,16 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import psycopg
 from psycopg import pq
 from psycopg.adapt import Loader
+from psycopg.types.datetime import TimestamptzLoader as PythonTimestamptzLoader
 
-TIMESTAMPTZ_OID = 1184
+TIMESTAMPTZ_OID = psycopg.postgres.types["timestamptz"].oid
 
-
-def _c_loader_class() -> Any | None:
-    if pq.__impl__ not in ("c", "binary"):
-        return None
-    try:
-        if pq.__impl__ == "binary":
-            from psycopg_binary import _psycopg
-        else:
-            from psycopg_c import _psycopg  # type: ignore[no-redef]
-    except ImportError:
-        return None
-    return getattr(_psycopg, "TimestamptzLoader", None)
-
-
-_C_LOADER = _c_loader_class()
+# psycopg's own default: its C loader when the C implementation is loaded.
+_default = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT)
+_C_LOADER = None if _default is None or _default is PythonTimestamptzLoader else _default
 
 
 class UtcTimestamptzLoader(Loader):
