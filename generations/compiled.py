@@ -7,8 +7,9 @@ values and runs the SQL on a cursor: the same SQL, the same database converters,
 model instances (``Model.from_db``, ``select_related`` objects included) as the queryset.
 ``compile_once`` keeps what it compiled per key and database alias for the process.
 
-A compiled read is safe to repeat: as the first statement of a request or a task it
-stands in for the connection's health check (``repeatable_read``).
+A compiled read is safe to repeat: as the first statement of a request, a task or a
+create's transaction it stands in for the connection's health check (``repeatable_read``,
+``transaction_checked_by_first_read``).
 """
 
 from __future__ import annotations
@@ -94,6 +95,38 @@ def repeatable_read(alias: str, read: Callable[[], _T]) -> _T:
             raise  # the statement failed, not the connection
         connection.close()  # what the health check would have done
         return read()
+
+
+def transaction_checked_by_first_read(alias: str, run: Callable[[Callable[[], None]], _T]) -> _T:
+    """``run(read_done)``: a transaction whose first statement, a read safe to repeat,
+    stands in for the connection's pending health check as ``repeatable_read``'s does.
+
+    ``run`` calls ``read_done()`` once that read has answered. If it fails before, because
+    the connection is gone, nothing has been written anywhere: the connection is closed
+    and ``run`` called again on a new one. After ``read_done()`` (a write may have
+    happened, in Redis say), or on a live connection, a failure raises as it would have.
+    """
+    connection = connections[alias]
+    if not _checks_itself(connection):
+        return run(_nothing)
+    answered = False
+
+    def read_done() -> None:
+        nonlocal answered
+        answered = True
+
+    try:
+        return run(read_done)
+    except DATABASE_ERRORS:
+        # The transaction's rollback closed a connection it could not roll back on.
+        if answered or (connection.connection is not None and connection.is_usable()):
+            raise
+        connection.close()  # what the health check would have done
+        return run(_nothing)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _checks_itself(connection: Any) -> bool:

@@ -135,6 +135,75 @@ def test_a_requests_first_lookup_stands_in_for_the_health_check(
     assert health_checks == [False]
 
 
+def _validated(body: dict) -> dict:
+    from generations.serializers import GenerationCreateSerializer
+
+    serializer = GenerationCreateSerializer(data=body)
+    assert serializer.is_valid(), serializer.errors
+    return dict(serializer.validated_data)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_cold_creates_locked_look_stands_in_for_the_health_check(
+    health_checks, workspace, sandbox, no_dispatch
+):
+    from django.core.signals import request_started
+
+    from generations.models import Generation
+    from generations.services.creation import generation_create
+    from tests.builders import create_body
+
+    def create(prompt: str) -> str | None:
+        body = create_body(config={"prompt": prompt})
+        data = _validated(body)
+        return generation_create(workspace=workspace, user=None, data=data, new_body=True).reused
+
+    assert create("a lighthouse at dusk") is None  # the process's caches (provider) warm up
+    raw = connection.connection
+    request_started.send(sender=None)  # a request starts: its connection is to be checked
+    assert create("a harbour at dawn") is None
+    assert health_checks == [] and connection.connection is raw
+    raw.close()  # the database restarted between two requests
+    request_started.send(sender=None)
+    assert create("a mill in the rain") is None
+    assert health_checks == [False]  # checked only once the look failed, then reconnected
+    assert connection.connection is not raw
+    assert Generation.objects.count() == 3  # one row each, none lost, none doubled
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_create_that_loses_its_connection_after_the_look_is_not_repeated(
+    monkeypatch, health_checks, workspace, sandbox, no_dispatch
+):
+    from django.core.signals import request_started
+    from django.db import OperationalError
+
+    from generations.models import Generation
+    from generations.services import creation
+    from tests.builders import create_body
+
+    inserts: list[str] = []
+
+    def insert_on_a_dead_connection(request):  # type: ignore[no-untyped-def]
+        inserts.append("insert")
+        connection.connection.close()  # gone between the look and the insert
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    data = _validated(create_body())
+    creation.generation_create(workspace=workspace, user=None, data=data)  # caches warm up
+    monkeypatch.setattr(creation, "_insert", insert_on_a_dead_connection)
+    request_started.send(sender=None)
+    data = _validated(create_body(config={"prompt": "a harbour at dawn"}))
+    with pytest.raises(OperationalError):
+        creation.generation_create(workspace=workspace, user=None, data=data, new_body=True)
+    assert inserts == ["insert"]  # a guard may have reserved budget: never run twice
+    assert health_checks == []  # past the look: raised at once, as it would have
+    assert Generation.objects.count() == 1
+
+
 @pytest.mark.parametrize("signal", ["worker_process_init", "worker_ready"])
 def test_a_started_worker_freezes_what_it_holds_out_of_the_collectors_reach(signal):
     import gc

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +25,7 @@ from core.errors import ValidationFailed
 from telemetry.buckets import BucketWrite, bucket_count, bucket_merge
 from telemetry.validation import validation_outcome_write
 
+from ..compiled import transaction_checked_by_first_read
 from ..errors import InvalidTransition
 from ..hooks import (
     StatusChange,
@@ -194,7 +195,11 @@ def _reusable_slot_first(workspace: Workspace, prepared: PreparedRequest) -> Cre
 
 
 def _reusable(
-    workspace: Workspace, prepared: PreparedRequest, *, lock: bool = False
+    workspace: Workspace,
+    prepared: PreparedRequest,
+    *,
+    lock: bool = False,
+    read_done: Callable[[], None] | None = None,
 ) -> CreateOutcome | None:
     # ``reusable()``: an invalidated generation answers neither lookup (services.invalidation).
     # Both lookups are compiled once per process (services.lookups). ``lock``: serialize
@@ -205,6 +210,8 @@ def _reusable(
         digest=prepared.reproducible_hash,
         lock=f"{workspace.id}|{prepared.cache_key}" if lock else None,
     )
+    if read_done is not None:
+        read_done()  # nothing has been written before this point
     if existing is not None:
         return CreateOutcome(existing, "dedup")
     assert prepared.cache_key is not None
@@ -375,13 +382,32 @@ def _reuse_or_create(request: _Create) -> tuple[CreateOutcome, bool]:
 
 def _create_locked(request: _Create, *, looked_up: bool, force_new: bool) -> CreateOutcome:
     """Under the slot's lock: look again, then insert and claim the slot."""
+    if not looked_up:
+        return _create_in_transaction(request, looked_up=False, force_new=force_new)
+    # The locked look is the transaction's first statement, often the request's first:
+    # it stands in for the connection's health check (one round trip less).
+    return transaction_checked_by_first_read(
+        "default",
+        lambda read_done: _create_in_transaction(
+            request, looked_up=True, force_new=force_new, read_done=read_done
+        ),
+    )
+
+
+def _create_in_transaction(
+    request: _Create,
+    *,
+    looked_up: bool,
+    force_new: bool,
+    read_done: Callable[[], None] | None = None,
+) -> CreateOutcome:
     workspace, prepared = request.workspace, request.prepared
     key = prepared.cache_key
     with transaction.atomic():
         if looked_up:
             assert key is not None
             # Locked on the slot: another request may have won meanwhile.
-            reused = _reusable(workspace, prepared, lock=True)
+            reused = _reusable(workspace, prepared, lock=True, read_done=read_done)
             if reused is not None:
                 return reused
         generation = _insert(request)
