@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=300, help="calls measured")
     parser.add_argument("--warm", type=int, default=30, help="calls before measuring")
     parser.add_argument("--cprofile", type=int, default=0, help="print the top N functions")
+    parser.add_argument("--cprofile-out", help="also write the cProfile statistics to this file")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key")
     parser.add_argument("--sql", action="store_true", help="print one call's statements")
     parser.add_argument(
@@ -256,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.cprofile)
+        if args.cprofile_out:  # for pstats' callers and callees, or snakeviz
+            profiler.dump_stats(args.cprofile_out)
         print(out.getvalue())
     return 0
 

@@ -53,6 +53,49 @@ def cache_slot_claim(*, workspace_id: int, key: str, strategy: str, generation_i
         return False
 
 
+_GET_OR_CLAIM_LUA = """
+local holder = redis.call('get', KEYS[1])
+if holder then return holder end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('set', KEYS[1], ARGV[1])
+end
+return false
+"""
+
+
+def cache_slot_get_or_claim(
+    *, workspace_id: int, key: str, strategy: str, generation_id: str
+) -> str | None:
+    """The generation id in a slot; if the slot is empty, it is pointed at
+    ``generation_id`` and ``None`` is returned (one round trip on Redis: the read and the
+    claim of ``cache_slot_get`` and ``cache_slot_claim`` in one script). ``None`` also
+    when the cache is unreachable (a miss, nothing claimed)."""
+    storage_key = slot_storage_key(workspace_id, key)
+    timeout = ttl_seconds(strategy)
+    try:
+        redis_client = _redis_client()
+        if redis_client is None:
+            held = cache.get(storage_key)
+            if held:
+                return str(held)
+            cache.add(storage_key, generation_id, timeout)
+            return None
+        raw = redis_client.get_client(write=True)
+        held = raw.eval(
+            _GET_OR_CLAIM_LUA,
+            1,
+            cache.make_key(storage_key),
+            redis_client.encode(generation_id),
+            timeout or 0,
+        )
+    except Exception:  # a broken cache is a miss
+        logger.warning("cache slot read failed", exc_info=True)
+        return None
+    return str(redis_client.decode(held)) if held else None
+
+
 def cache_slot_set(*, workspace_id: int, key: str, strategy: str, generation_id: str) -> None:
     """Point a slot at a generation unconditionally (``force_new`` replaces the entry)."""
     try:

@@ -186,7 +186,7 @@ def test_a_create_that_loses_its_connection_after_the_look_is_not_repeated(
 
     inserts: list[str] = []
 
-    def insert_on_a_dead_connection(request):  # type: ignore[no-untyped-def]
+    def insert_on_a_dead_connection(request, generation_id):  # type: ignore[no-untyped-def]
         inserts.append("insert")
         connection.connection.close()  # gone between the look and the insert
         with connection.cursor() as cursor:

@@ -17,6 +17,7 @@ from caching.keys import cache_key
 from caching.services import (
     cache_slot_claim,
     cache_slot_get,
+    cache_slot_get_or_claim,
     cache_slot_release,
     cache_slot_set,
 )
@@ -194,24 +195,10 @@ def _reusable_slot_first(workspace: Workspace, prepared: PreparedRequest) -> Cre
     return CreateOutcome(found, "dedup" if found.reproducible_hash == digest else "cache")
 
 
-def _reusable(
-    workspace: Workspace,
-    prepared: PreparedRequest,
-    *,
-    lock: bool = False,
-    read_done: Callable[[], None] | None = None,
-) -> CreateOutcome | None:
+def _reusable(workspace: Workspace, prepared: PreparedRequest) -> CreateOutcome | None:
     # ``reusable()``: an invalidated generation answers neither lookup (services.invalidation).
-    # Both lookups are compiled once per process (services.lookups). ``lock``: serialize
-    # creates of one slot first (a PostgreSQL advisory lock held until commit, taken in the
-    # dedup lookup's round trip).
-    existing = reusable_by_hash(
-        workspace_id=workspace.id,
-        digest=prepared.reproducible_hash,
-        lock=f"{workspace.id}|{prepared.cache_key}" if lock else None,
-    )
-    if read_done is not None:
-        read_done()  # nothing has been written before this point
+    # Both lookups are compiled once per process (services.lookups).
+    existing = reusable_by_hash(workspace_id=workspace.id, digest=prepared.reproducible_hash)
     if existing is not None:
         return CreateOutcome(existing, "dedup")
     assert prepared.cache_key is not None
@@ -219,15 +206,46 @@ def _reusable(
     if slot is None:
         return None
     cached = reusable_by_id(workspace_id=workspace.id, generation_id=slot)
+    return None if cached is None else CreateOutcome(cached, "cache")
+
+
+def _reusable_or_claim(
+    workspace: Workspace,
+    prepared: PreparedRequest,
+    generation_id: str,
+    read_done: Callable[[], None],
+) -> CreateOutcome | None:
+    """``_reusable`` under the slot's lock (a PostgreSQL advisory lock held until commit,
+    taken in the dedup lookup's round trip), which serializes the creates of one slot.
+    ``None``: the slot is now claimed for ``generation_id``, the row the caller inserts
+    next (an empty slot is read and claimed in one round trip)."""
+    assert prepared.cache_key is not None
+    key, strategy = prepared.cache_key, prepared.data["config"]["strategy"]
+    existing = reusable_by_hash(
+        workspace_id=workspace.id,
+        digest=prepared.reproducible_hash,
+        lock=f"{workspace.id}|{key}",
+    )
+    read_done()  # nothing has been written before this point
+    if existing is not None:
+        return CreateOutcome(existing, "dedup")
+    slot = cache_slot_get_or_claim(
+        workspace_id=workspace.id, key=key, strategy=strategy, generation_id=generation_id
+    )
+    if slot is None:
+        return None
+    cached = reusable_by_id(workspace_id=workspace.id, generation_id=slot)
     if cached is not None:
         return CreateOutcome(cached, "cache")
     # The slot points at a failed/cancelled/invalidated/vanished generation: free it and
-    # regenerate. Only under the lock: outside it, the slot may be a concurrent create's,
+    # claim it. Only under the lock: outside it, the slot may be a concurrent create's,
     # claimed before its row commits, and freeing it would make a second generation of the
     # same slot instead of a cache hit (the create holding the lock commits before anyone
     # else looks again).
-    if lock:
-        cache_slot_release(workspace_id=workspace.id, key=prepared.cache_key, generation_id=slot)
+    cache_slot_release(workspace_id=workspace.id, key=key, generation_id=slot)
+    cache_slot_claim(
+        workspace_id=workspace.id, key=key, strategy=strategy, generation_id=generation_id
+    )
     return None
 
 
@@ -242,11 +260,12 @@ def _parent(workspace: Workspace, parent_id: uuid.UUID | None) -> Generation | N
     return parent
 
 
-def _insert(request: _Create) -> Generation:
+def _insert(request: _Create, generation_id: uuid.UUID) -> Generation:
     prepared, user = request.prepared, request.user
     data, config = prepared.data, prepared.data["config"]
     assert prepared.provider is not None
     generation = Generation(
+        id=generation_id,
         workspace=request.workspace,
         created_by_id=user.pk if user is not None and user.is_authenticated else None,
         operation_type=prepared.operation_type,
@@ -377,47 +396,48 @@ def _reuse_or_create(request: _Create) -> tuple[CreateOutcome, bool]:
         reused = find(request.workspace, prepared)
     if reused is not None:
         return reused, looked_up
-    return _create_locked(request, looked_up=looked_up, force_new=force_new), looked_up
+    return _create_locked(request, looked_up=looked_up), looked_up
 
 
-def _create_locked(request: _Create, *, looked_up: bool, force_new: bool) -> CreateOutcome:
-    """Under the slot's lock: look again, then insert and claim the slot."""
+def _create_locked(request: _Create, *, looked_up: bool) -> CreateOutcome:
+    """Under the slot's lock: look again, claim the slot, then insert."""
     if not looked_up:
-        return _create_in_transaction(request, looked_up=False, force_new=force_new)
+        return _create_in_transaction(request, read_done=None)
     # The locked look is the transaction's first statement, often the request's first:
     # it stands in for the connection's health check (one round trip less).
     return transaction_checked_by_first_read(
-        "default",
-        lambda read_done: _create_in_transaction(
-            request, looked_up=True, force_new=force_new, read_done=read_done
-        ),
+        "default", lambda read_done: _create_in_transaction(request, read_done=read_done)
     )
 
 
 def _create_in_transaction(
-    request: _Create,
-    *,
-    looked_up: bool,
-    force_new: bool,
-    read_done: Callable[[], None] | None = None,
+    request: _Create, *, read_done: Callable[[], None] | None
 ) -> CreateOutcome:
+    """``read_done`` (the cache was looked up): called once the locked look has answered."""
     workspace, prepared = request.workspace, request.prepared
     key = prepared.cache_key
+    generation_id = uuid.uuid4()
     with transaction.atomic():
-        if looked_up:
+        if read_done is not None:
             assert key is not None
             # Locked on the slot: another request may have won meanwhile.
-            reused = _reusable(workspace, prepared, lock=True, read_done=read_done)
+            reused = _reusable_or_claim(workspace, prepared, str(generation_id), read_done)
             if reused is not None:
                 return reused
-        generation = _insert(request)
-        if key is not None:
-            write = cache_slot_set if force_new else cache_slot_claim
-            write(
+            try:
+                return CreateOutcome(_insert(request, generation_id), None)
+            except BaseException:  # refused by a guard, say: the slot claimed above is freed
+                cache_slot_release(
+                    workspace_id=workspace.id, key=key, generation_id=str(generation_id)
+                )
+                raise
+        generation = _insert(request, generation_id)
+        if key is not None:  # ``force_new``: the new row takes the slot over
+            cache_slot_set(
                 workspace_id=workspace.id,
                 key=key,
                 strategy=prepared.data["config"]["strategy"],
-                generation_id=str(generation.id),
+                generation_id=str(generation_id),
             )
     return CreateOutcome(generation, None)
 

@@ -144,15 +144,15 @@ def test_a_slot_claimed_before_its_row_commits_is_a_cache_hit_not_a_second_row(
         )
 
     claimed, go_on = threading.Event(), threading.Event()
-    real_claim = creation.cache_slot_claim
+    real_claim = creation.cache_slot_get_or_claim
 
-    def slow_claim(**kwargs: Any) -> bool:
-        won = real_claim(**kwargs)
+    def slow_claim(**kwargs: Any) -> str | None:
+        held = real_claim(**kwargs)
         claimed.set()
         go_on.wait(10)  # hold the transaction (and the slot lock) open after the claim
-        return won
+        return held
 
-    monkeypatch.setattr(creation, "cache_slot_claim", slow_claim)
+    monkeypatch.setattr(creation, "cache_slot_get_or_claim", slow_claim)
     results: dict[str, Any] = {}
 
     def post(player: str) -> None:
@@ -167,7 +167,7 @@ def test_a_slot_claimed_before_its_row_commits_is_a_cache_hit_not_a_second_row(
     first = threading.Thread(target=post, args=("a",))
     first.start()
     assert claimed.wait(10)
-    monkeypatch.setattr(creation, "cache_slot_claim", real_claim)
+    monkeypatch.setattr(creation, "cache_slot_get_or_claim", real_claim)
     second = threading.Thread(target=post, args=("b",))
     second.start()
     second.join(1.0)  # it looked outside the lock and now waits for the lock

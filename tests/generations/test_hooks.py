@@ -37,10 +37,24 @@ def hooked(settings: Any) -> list[Any]:
     return HEARD
 
 
-def test_a_guard_refuses_before_anything_is_written(api, hooked):
-    response = api.post(URL, create_body(config={"prompt": "a costly scene"}), format="json")
+def _slot_of(body: dict[str, Any], workspace: Any) -> str | None:
+    from caching.services import cache_slot_get
+    from generations.serializers import GenerationCreateSerializer
+    from generations.services.creation import request_prepare
+
+    serializer = GenerationCreateSerializer(data=body)
+    assert serializer.is_valid(), serializer.errors
+    key = request_prepare(workspace=workspace, data=dict(serializer.validated_data)).cache_key
+    assert key is not None
+    return cache_slot_get(workspace_id=workspace.id, key=key)
+
+
+def test_a_guard_refuses_before_anything_is_written(api, hooked, workspace):
+    costly = create_body(config={"prompt": "a costly scene"})
+    response = api.post(URL, costly, format="json")
     assert (response.status_code, response.json()["error"]["code"]) == (402, "budget_exceeded")
     assert Generation.objects.count() == 0
+    assert _slot_of(costly, workspace) is None  # claimed with the look, freed on refusal
     ok = api.post(URL, create_body(config={"prompt": "a cheap scene"}), format="json")
     assert ok.status_code == 201
     assert Generation.objects.get(id=ok.json()["id"]).description == "checked"

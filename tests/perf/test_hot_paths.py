@@ -122,8 +122,28 @@ def test_a_new_bodys_cache_hit_takes_one_statement_and_answers_as_before(api, no
     assert served.json()["id"] == fresh.json()["id"]
 
 
+@pytest.fixture
+def slot_commands(monkeypatch):
+    """The Redis requests that name a cache slot, as written to the socket."""
+    import redis.connection
+
+    sent: list[bytes] = []
+    real = redis.connection.AbstractConnection.send_packed_command
+
+    def send_packed_command(conn, command, check_health=True):  # type: ignore[no-untyped-def]
+        packed = b"".join(command) if isinstance(command, list | tuple) else bytes(command)
+        if b":slot:" in packed:
+            sent.append(packed)
+        return real(conn, command, check_health)
+
+    monkeypatch.setattr(
+        redis.connection.AbstractConnection, "send_packed_command", send_packed_command
+    )
+    return sent
+
+
 def test_a_new_bodys_miss_looks_only_under_the_lock_and_still_finds_a_repeat(
-    api, workspace, no_dispatch
+    api, workspace, no_dispatch, slot_commands, settings
 ):
     with CaptureQueriesContext(connection) as queries:
         created = api.post(CREATE, transition_body(), format="json")
@@ -131,6 +151,9 @@ def test_a_new_bodys_miss_looks_only_under_the_lock_and_still_finds_a_repeat(
     reads = _generation_reads(queries)
     # The locked look (the lock rides in its round trip on PostgreSQL), then the insert.
     assert len(reads) == 2, reads
+    if settings.REDIS_URL:
+        # The slot read outside the lock, then its read and claim under it: one script.
+        assert [c.split(b"\r\n")[2] for c in slot_commands] == [b"GET", b"EVAL"]
     # The slot is gone (expired, say) but the identical generation is not: a body new to
     # this process still answers with it, found by the look under the lock.
     key = Generation.objects.get(id=created.json()["id"]).cache_key
