@@ -18,12 +18,14 @@ class CoreConfig(AppConfig):
         from .database import database_connected, migrate_statement_timeout
         from .logs import connect_task_signals
         from .pg_loaders import use_c_timestamp_loader
+        from .prepared import allow_prepared_statements
 
         _make_var_dirs(settings)
         connect_task_signals()
         pre_migrate.connect(migrate_statement_timeout, dispatch_uid="genpipe-migrate-timeout")
         connection_created.connect(database_connected, dispatch_uid="genpipe-db-outage")
         connection_created.connect(use_c_timestamp_loader, dispatch_uid="genpipe-c-timestamps")
+        connection_created.connect(allow_prepared_statements, dispatch_uid="genpipe-prepared")
 
 
 def _make_var_dirs(settings: object) -> None:

@@ -24,6 +24,8 @@ from django.db import InterfaceError, OperationalError, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 
+from core.prepared import prepared_cursor
+
 
 @dataclass(frozen=True)
 class CompiledQuery:
@@ -63,7 +65,7 @@ class CompiledQuery:
         return repeatable_read(alias, lambda: self._instances(alias, arguments))
 
     def _instances(self, alias: str, arguments: Mapping[str, Any]) -> list[Any]:
-        with connections[alias].cursor() as cursor:
+        with prepared_cursor(alias) as cursor:  # planned once per connection
             cursor.execute(self.sql, self.parameters(arguments))
             rows = cursor.fetchall()
         return [self.instance(alias, row) for row in rows]

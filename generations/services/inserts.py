@@ -21,6 +21,8 @@ from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
+from core.prepared import prepared_cursor
+
 from ..models import Generation, GenerationEvent
 
 _compiled: dict[str, tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]] = {}
@@ -92,7 +94,7 @@ def generation_rows_insert(
     event.generation_id = generation.pk
     params = _values(generation, generation_fields, connection)
     params += _values(event, event_fields, connection)
-    with connection.cursor() as cursor:
+    with prepared_cursor(alias) as cursor:  # planned once per connection
         cursor.execute(sql, params)
         (event.pk,) = cursor.fetchone()
     for obj in (generation, event):

@@ -19,6 +19,8 @@ from typing import Any
 from django.db import connections
 from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, Q, Value, When
 
+from core.prepared import prepared_cursor
+
 from ..compiled import CompiledQuery, compile_once, key_value, repeatable_read
 from ..models import Generation
 
@@ -52,10 +54,13 @@ def _run_once(
 ) -> Generation | None:
     values = compiled.parameters(arguments)
     connection = connections[alias]
-    with connection.cursor() as cursor:
-        if lock is None:
+    if lock is None:
+        with prepared_cursor(alias) as cursor:  # planned once per connection
             cursor.execute(compiled.sql, values)
-        elif _one_round_trip(connection):
+            row = cursor.fetchone()
+        return None if row is None else compiled.instance(alias, row)
+    with connection.cursor() as cursor:
+        if _one_round_trip(connection):
             # Two statements in one query string: each reads its own snapshot, so the
             # lookup sees what the lock's previous holder committed.
             cursor.execute(f"{_LOCK_SQL}; {compiled.sql}", [lock, *values])

@@ -24,6 +24,8 @@ from typing import Any, Protocol
 from django.db import connection
 from django.db.models import Field
 
+from core.prepared import prepared_cursor
+
 from ..models import Generation, GenerationEvent
 
 
@@ -135,7 +137,7 @@ def transition_row(
         " cur.operation_type, cur.started_at, (SELECT id FROM ev), (SELECT latency_ms FROM upd)"
         f"{returned} FROM cur"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # planned once per connection and shape
         cursor.execute(sql, values)
         found = cursor.fetchone()
     if found is None:

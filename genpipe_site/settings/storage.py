@@ -16,6 +16,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
 DATABASE_LOCK_TIMEOUT_MS = env_int("DATABASE_LOCK_TIMEOUT_MS", 0)
 DATABASE_MIGRATE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_MIGRATE_STATEMENT_TIMEOUT_MS", 0)
+# core.prepared: the hot statements as PostgreSQL prepared statements (off for a pooler
+# in transaction mode that does not carry them, e.g. PgBouncer before 1.21).
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
