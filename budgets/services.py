@@ -142,6 +142,14 @@ def budget_guard(generation: Generation, prepared: Any) -> None:
     )
 
 
+def _guard_reads(workspace_id: int) -> list[str]:
+    """The guard's one read, made with the slot's claim (``generations.hooks``)."""
+    return [_config_key(workspace_id)]
+
+
+budget_guard.reads = _guard_reads  # type: ignore[attr-defined]
+
+
 # --- settle and release ---------------------------------------------------------------------
 
 

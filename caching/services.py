@@ -66,12 +66,21 @@ return false
 
 
 def cache_slot_get_or_claim(
-    *, workspace_id: int, key: str, strategy: str, generation_id: str
-) -> str | None:
+    *,
+    workspace_id: int,
+    key: str,
+    strategy: str,
+    generation_id: str,
+    also_read: Sequence[str] = (),
+) -> tuple[str | None, dict[str, Any]]:
     """The generation id in a slot; if the slot is empty, it is pointed at
-    ``generation_id`` and ``None`` is returned (one round trip on Redis: the read and the
+    ``generation_id`` and ``None`` is given (one round trip on Redis: the read and the
     claim of ``cache_slot_get`` and ``cache_slot_claim`` in one script). ``None`` also
-    when the cache is unreachable (a miss, nothing claimed)."""
+    when the cache is unreachable (a miss, nothing claimed).
+
+    ``also_read``: other keys of the cache, read in the same round trip on Redis; the
+    second value maps each to what the cache holds (``None``: nothing). Empty when they
+    were not read (another cache backend, an error): the caller reads them itself."""
     storage_key = slot_storage_key(workspace_id, key)
     timeout = ttl_seconds(strategy)
     try:
@@ -79,21 +88,30 @@ def cache_slot_get_or_claim(
         if redis_client is None:
             held = cache.get(storage_key)
             if held:
-                return str(held)
+                return str(held), {}
             cache.add(storage_key, generation_id, timeout)
-            return None
-        raw = redis_client.get_client(write=True)
-        held = raw.eval(
+            return None, {}
+        pipe = redis_client.get_client(write=True).pipeline(transaction=False)
+        pipe.eval(
             _GET_OR_CLAIM_LUA,
             1,
             cache.make_key(storage_key),
             redis_client.encode(generation_id),
             timeout or 0,
         )
+        if also_read:
+            pipe.mget([cache.make_key(k) for k in also_read])
+        held, *read = pipe.execute()
     except Exception:  # a broken cache is a miss
         logger.warning("cache slot read failed", exc_info=True)
-        return None
-    return str(redis_client.decode(held)) if held else None
+        return None, {}
+    values: dict[str, Any] = {}
+    for name, raw in zip(also_read, read[0] if read else (), strict=True):
+        try:
+            values[name] = None if raw is None else redis_client.decode(raw)
+        except Exception:  # left to the caller's own read
+            logger.debug("cache value %s not decoded", name, exc_info=True)
+    return (str(redis_client.decode(held)) if held else None), values
 
 
 def cache_slot_set(*, workspace_id: int, key: str, strategy: str, generation_id: str) -> None:

@@ -5,11 +5,14 @@ import it, never the reverse. They take part in its flow through three lists of 
 paths (like Django's middleware), imported once:
 
 - ``GENPIPE_CREATE_GUARDS``: ``guard(generation, prepared)`` runs inside the create
-  transaction, before the generation is inserted and before its cache slot is taken; it
-  may change the unsaved generation's fields or raise an ``ApiError`` to refuse the
-  create (nothing is written then). A guard that needs to undo outside work when the
-  transaction rolls back registers that itself (``transaction.on_commit`` runs only on
-  commit).
+  transaction, before the generation is inserted (its cache slot is claimed already, and
+  freed again when a guard refuses); it may change the unsaved generation's fields or
+  raise an ``ApiError`` to refuse the create (nothing is written then). A guard that
+  needs to undo outside work when the transaction rolls back registers that itself
+  (``transaction.on_commit`` runs only on commit). A guard may have a
+  ``reads(workspace_id)`` attribute naming the cache keys it will read: they are read
+  with the slot's claim, in its round trip, and ``cached(key)`` answers them while the
+  guards run (``create_guard_reads``, ``guards_reading``).
 - ``GENPIPE_TRANSITION_LISTENERS``: ``listener(change)`` runs after the transaction that
   recorded a status change commits (the creation as ``'' → pending`` included), with a
   ``StatusChange``. A listener that raises is logged; it never fails the transition.
@@ -38,7 +41,8 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -101,6 +105,7 @@ def _reload(*, setting: str, **_: Any) -> None:
     ):
         _load.cache_clear()
         _preparers.cache_clear()
+        _readers.cache_clear()
 
 
 def create_guards() -> tuple[Callable[..., Any], ...]:
@@ -212,6 +217,37 @@ def round_published(channel: str, message: str) -> bool:
 @cache
 def _preparers(setting: str) -> tuple[Callable[..., Any], ...]:
     return tuple(p for p in (getattr(f, "prepare", None) for f in _load(setting)) if p)
+
+
+@cache
+def _readers() -> tuple[Callable[[int], Any], ...]:
+    return tuple(r for r in (getattr(g, "reads", None) for g in create_guards()) if r)
+
+
+def create_guard_reads(workspace_id: int) -> list[str]:
+    """The cache keys the create guards will read for a create in this workspace (their
+    ``reads`` attributes), to be read in the slot claim's round trip."""
+    keys: list[str] = []
+    for reads in _readers():
+        try:
+            keys.extend(key for key in reads(workspace_id) if key not in keys)
+        except Exception:
+            logger.exception("GENPIPE_CREATE_GUARDS: %s failed", getattr(reads, "__name__", ""))
+    return keys
+
+
+@contextmanager
+def guards_reading(values: dict[str, Any]) -> Iterator[None]:
+    """While the create guards run, ``cached(key)`` answers the keys of ``values`` (read
+    with the slot's claim; a key missing there is read as usual)."""
+    outer = getattr(_rounds, "current", None)
+    current = TransitionRound()  # nothing to send: only its values are consulted
+    current.values = values
+    _rounds.current = current
+    try:
+        yield
+    finally:
+        _rounds.current = outer
 
 
 def _round(change: StatusChange, setting: str) -> TransitionRound | None:

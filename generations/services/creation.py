@@ -31,8 +31,10 @@ from ..errors import InvalidTransition
 from ..hooks import (
     StatusChange,
     cache_looked_up,
+    create_guard_reads,
     create_guards,
     generation_reused,
+    guards_reading,
     status_changed,
 )
 from ..models import Generation, GenerationEvent, Provider, Status, Workspace
@@ -214,11 +216,12 @@ def _reusable_or_claim(
     prepared: PreparedRequest,
     generation_id: str,
     read_done: Callable[[], None],
-) -> CreateOutcome | None:
+) -> tuple[CreateOutcome | None, dict[str, Any]]:
     """``_reusable`` under the slot's lock (a PostgreSQL advisory lock held until commit,
     taken in the dedup lookup's round trip), which serializes the creates of one slot.
     ``None``: the slot is now claimed for ``generation_id``, the row the caller inserts
-    next (an empty slot is read and claimed in one round trip)."""
+    next (an empty slot is read and claimed in one round trip, with the cache keys the
+    create guards will read, given back as the second value)."""
     assert prepared.cache_key is not None
     key, strategy = prepared.cache_key, prepared.data["config"]["strategy"]
     existing = reusable_by_hash(
@@ -228,15 +231,19 @@ def _reusable_or_claim(
     )
     read_done()  # nothing has been written before this point
     if existing is not None:
-        return CreateOutcome(existing, "dedup")
-    slot = cache_slot_get_or_claim(
-        workspace_id=workspace.id, key=key, strategy=strategy, generation_id=generation_id
+        return CreateOutcome(existing, "dedup"), {}
+    slot, reads = cache_slot_get_or_claim(
+        workspace_id=workspace.id,
+        key=key,
+        strategy=strategy,
+        generation_id=generation_id,
+        also_read=create_guard_reads(workspace.id),  # the guards' reads ride along
     )
     if slot is None:
-        return None
+        return None, reads
     cached = reusable_by_id(workspace_id=workspace.id, generation_id=slot)
     if cached is not None:
-        return CreateOutcome(cached, "cache")
+        return CreateOutcome(cached, "cache"), {}
     # The slot points at a failed/cancelled/invalidated/vanished generation: free it and
     # claim it. Only under the lock: outside it, the slot may be a concurrent create's,
     # claimed before its row commits, and freeing it would make a second generation of the
@@ -246,7 +253,7 @@ def _reusable_or_claim(
     cache_slot_claim(
         workspace_id=workspace.id, key=key, strategy=strategy, generation_id=generation_id
     )
-    return None
+    return None, reads
 
 
 def _parent(workspace: Workspace, parent_id: uuid.UUID | None) -> Generation | None:
@@ -421,11 +428,12 @@ def _create_in_transaction(
         if read_done is not None:
             assert key is not None
             # Locked on the slot: another request may have won meanwhile.
-            reused = _reusable_or_claim(workspace, prepared, str(generation_id), read_done)
+            reused, reads = _reusable_or_claim(workspace, prepared, str(generation_id), read_done)
             if reused is not None:
                 return reused
             try:
-                return CreateOutcome(_insert(request, generation_id), None)
+                with guards_reading(reads):
+                    return CreateOutcome(_insert(request, generation_id), None)
             except BaseException:  # refused by a guard, say: the slot claimed above is freed
                 cache_slot_release(
                     workspace_id=workspace.id, key=key, generation_id=str(generation_id)

@@ -14,20 +14,20 @@ from caching.services import (
     cache_slot_get_or_claim,
     cache_slot_release,
 )
-from tests.caching.backends import point_cache_at_closed_port
+from tests.caching.backends import point_cache_at_closed_port, use_database_cache
 
 SLOT = {"workspace_id": 7, "key": "transition:gap_fill:a:b:once:v1"}
 
 
 def test_an_empty_slot_is_claimed_and_a_held_one_answers_its_holder(backend):
-    assert cache_slot_get_or_claim(**SLOT, strategy="once", generation_id="gen-1") is None
+    assert cache_slot_get_or_claim(**SLOT, strategy="once", generation_id="gen-1")[0] is None
     assert cache_slot_get(**SLOT) == "gen-1"
     # Held: the holder is answered and the slot is left as it is.
-    assert cache_slot_get_or_claim(**SLOT, strategy="once", generation_id="gen-2") == "gen-1"
+    assert cache_slot_get_or_claim(**SLOT, strategy="once", generation_id="gen-2")[0] == "gen-1"
     assert cache_slot_get(**SLOT) == "gen-1"
     assert not cache_slot_claim(**SLOT, strategy="once", generation_id="gen-3")
     assert cache_slot_release(**SLOT, generation_id="gen-1")
-    assert cache_slot_get_or_claim(**SLOT, strategy="once", generation_id="gen-4") is None
+    assert cache_slot_get_or_claim(**SLOT, strategy="once", generation_id="gen-4")[0] is None
     assert cache_slot_get(**SLOT) == "gen-4"
 
 
@@ -36,7 +36,7 @@ def test_an_empty_slot_is_claimed_and_a_held_one_answers_its_holder(backend):
 def test_a_claim_on_redis_lives_as_long_as_its_strategy_says(db, strategy):
     from django.core.cache import cache
 
-    assert cache_slot_get_or_claim(**SLOT, strategy=strategy, generation_id="gen-1") is None
+    assert cache_slot_get_or_claim(**SLOT, strategy=strategy, generation_id="gen-1")[0] is None
     lifetime = ttl_seconds(strategy)
     assert lifetime is not None
     assert (
@@ -47,5 +47,30 @@ def test_a_claim_on_redis_lives_as_long_as_its_strategy_says(db, strategy):
 def test_an_unreachable_cache_is_a_miss_that_claims_nothing(settings, db):
     point_cache_at_closed_port(settings)
     started = time.monotonic()
-    assert cache_slot_get_or_claim(**SLOT, strategy="once", generation_id="gen-1") is None
+    assert cache_slot_get_or_claim(**SLOT, strategy="once", generation_id="gen-1")[0] is None
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.redis
+def test_other_keys_are_read_in_the_claims_round_trip(db):
+    from django.core.cache import cache
+
+    cache.set("budgets:ws:7", [(1, None, "", 5_000_000, "day", True)], 60)
+    held, values = cache_slot_get_or_claim(
+        **SLOT, strategy="once", generation_id="gen-1", also_read=["budgets:ws:7", "absent"]
+    )
+    assert held is None and cache_slot_get(**SLOT) == "gen-1"
+    assert values == {"budgets:ws:7": [(1, None, "", 5_000_000, "day", True)], "absent": None}
+    held, values = cache_slot_get_or_claim(
+        **SLOT, strategy="once", generation_id="gen-2", also_read=["absent"]
+    )
+    assert (held, values) == ("gen-1", {"absent": None})
+
+
+def test_the_database_cache_leaves_the_other_keys_to_the_caller(settings, db):
+    use_database_cache(settings)
+    held, values = cache_slot_get_or_claim(
+        **SLOT, strategy="once", generation_id="gen-1", also_read=["budgets:ws:7"]
+    )
+    assert (held, values) == (None, {})
+    assert cache_slot_get(**SLOT) == "gen-1"

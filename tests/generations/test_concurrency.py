@@ -146,7 +146,7 @@ def test_a_slot_claimed_before_its_row_commits_is_a_cache_hit_not_a_second_row(
     claimed, go_on = threading.Event(), threading.Event()
     real_claim = creation.cache_slot_get_or_claim
 
-    def slow_claim(**kwargs: Any) -> str | None:
+    def slow_claim(**kwargs: Any) -> tuple[str | None, dict[str, Any]]:
         held = real_claim(**kwargs)
         claimed.set()
         go_on.wait(10)  # hold the transaction (and the slot lock) open after the claim

@@ -123,8 +123,8 @@ def test_a_new_bodys_cache_hit_takes_one_statement_and_answers_as_before(api, no
 
 
 @pytest.fixture
-def slot_commands(monkeypatch):
-    """The Redis requests that name a cache slot, as written to the socket."""
+def redis_requests(monkeypatch):
+    """The Redis requests written to the socket (a pipeline is one)."""
     import redis.connection
 
     sent: list[bytes] = []
@@ -132,8 +132,7 @@ def slot_commands(monkeypatch):
 
     def send_packed_command(conn, command, check_health=True):  # type: ignore[no-untyped-def]
         packed = b"".join(command) if isinstance(command, list | tuple) else bytes(command)
-        if b":slot:" in packed:
-            sent.append(packed)
+        sent.append(packed)
         return real(conn, command, check_health)
 
     monkeypatch.setattr(
@@ -143,7 +142,7 @@ def slot_commands(monkeypatch):
 
 
 def test_a_new_bodys_miss_looks_only_under_the_lock_and_still_finds_a_repeat(
-    api, workspace, no_dispatch, slot_commands, settings
+    api, workspace, no_dispatch, redis_requests, settings
 ):
     with CaptureQueriesContext(connection) as queries:
         created = api.post(CREATE, transition_body(), format="json")
@@ -152,8 +151,12 @@ def test_a_new_bodys_miss_looks_only_under_the_lock_and_still_finds_a_repeat(
     # The locked look (the lock rides in its round trip on PostgreSQL), then the insert.
     assert len(reads) == 2, reads
     if settings.REDIS_URL:
-        # The slot read outside the lock, then its read and claim under it: one script.
-        assert [c.split(b"\r\n")[2] for c in slot_commands] == [b"GET", b"EVAL"]
+        # The slot read outside the lock, then its read and claim under it: one script,
+        # with the budget guard's read of the workspace's budgets in the same round trip.
+        slot_requests = [r for r in redis_requests if b":slot:" in r]
+        assert [r.split(b"\r\n")[2] for r in slot_requests] == [b"GET", b"EVAL"]
+        budgets = f":budgets:ws:{workspace.id}".encode()
+        assert budgets in slot_requests[1]
     # The slot is gone (expired, say) but the identical generation is not: a body new to
     # this process still answers with it, found by the look under the lock.
     key = Generation.objects.get(id=created.json()["id"]).cache_key
@@ -164,6 +167,15 @@ def test_a_new_bodys_miss_looks_only_under_the_lock_and_still_finds_a_repeat(
     assert again.status_code == 200 and again.json()["reused"] == "dedup"
     assert again.json()["id"] == created.json()["id"]
     assert Generation.objects.count() == 1
+    if settings.REDIS_URL:
+        # With the workspace's budgets cached (the first create filled the cache), that
+        # is the only request that names them.
+        redis_requests.clear()
+        body = transition_body(player_context={"playthrough_id": "b"})
+        other = api.post(CREATE, body, format="json")
+        assert other.status_code == 201, other.json()
+        eval_request = [r for r in redis_requests if b":slot:" in r and b"EVAL" in r]
+        assert [r for r in redis_requests if budgets in r] == eval_request
 
 
 @pytest.mark.postgres  # the one-statement path is PostgreSQL's
