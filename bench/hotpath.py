@@ -183,6 +183,22 @@ def make_call(scenario: str, token: str, list_token: str | None) -> Callable[[],
     raise ValueError(scenario)
 
 
+def _check_own_code() -> None:
+    """Stop when the product's modules were imported from another checkout than this
+    script's (an editable install of one checkout, the script run from another, say): an
+    A/B comparison of two worktrees would otherwise measure one of them twice."""
+    import core
+    import generations
+
+    for module in (core, generations):
+        origin = Path(str(module.__file__)).resolve()
+        if not origin.is_relative_to(ROOT):
+            raise SystemExit(
+                f"{module.__name__} was imported from {origin.parent}, not from {ROOT}: "
+                "run this script from outside the other checkout"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", choices=SCENARIOS, default="create_cold")
@@ -207,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         env, "create_api_token", "bench", "--workspace", "bench", "--create-workspace"
     ).strip()
     harness.django_setup(env)
+    _check_own_code()
     harness.data_prepare()
     from django.conf import settings
     from django.db import connection
