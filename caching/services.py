@@ -87,10 +87,10 @@ def cache_slot_get_or_claim(
         redis_client = _redis_client()
         if redis_client is None:
             held = cache.get(storage_key)
-            if held:
-                return str(held), {}
-            cache.add(storage_key, generation_id, timeout)
-            return None, {}
+            if not held and cache.add(storage_key, generation_id, timeout):
+                return None, {}
+            held = held or cache.get(storage_key)  # taken between the read and the add
+            return (str(held) if held else None), {}
         pipe = redis_client.get_client(write=True).pipeline(transaction=False)
         pipe.eval(
             _GET_OR_CLAIM_LUA,

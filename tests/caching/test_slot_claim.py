@@ -74,3 +74,30 @@ def test_the_database_cache_leaves_the_other_keys_to_the_caller(settings, db):
     )
     assert (held, values) == (None, {})
     assert cache_slot_get(**SLOT) == "gen-1"
+
+
+def test_a_slot_taken_between_the_read_and_the_claim_answers_its_holder(settings, db):
+    from django.core.cache import cache as real
+
+    from caching import services
+
+    use_database_cache(settings)
+    cache_slot_claim(**SLOT, strategy="once", generation_id="gen-1")
+
+    class Late:
+        """The database cache, whose first read comes just before another claim."""
+
+        reads = 0
+
+        def get(self, key):  # type: ignore[no-untyped-def]
+            self.reads += 1
+            return None if self.reads == 1 else real.get(key)
+
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(real, name)
+
+    late = Late()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "cache", late)
+        held, _ = cache_slot_get_or_claim(**SLOT, strategy="once", generation_id="gen-2")
+    assert held == "gen-1" and cache_slot_get(**SLOT) == "gen-1"
