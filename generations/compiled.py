@@ -22,7 +22,11 @@ from typing import Any, TypeVar
 
 from django.db import InterfaceError, OperationalError, connections
 from django.db.models import Model, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import get_related_populators
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 
 from core.prepared import prepared_cursor
 
@@ -37,6 +41,7 @@ class CompiledQuery:
     converters: dict[int, tuple[list[Any], Any]]  # the compiler's, per column
     model_columns: slice  # where the main model's columns are in a row
     related: list[Any]  # select_related's populators (stateless, reusable)
+    plain_attributes: bool = False  # see ``model_from_db``
 
     def parameters(self, arguments: Mapping[str, Any]) -> list[Any]:
         """The query's parameters with the sentinels swapped for ``arguments`` (database
@@ -55,7 +60,11 @@ class CompiledQuery:
             for function in functions:
                 value = function(value, expression, connection)
             fields[position] = value
-        instance = self.model.from_db(alias, self.field_names, fields[self.model_columns])
+        values = fields[self.model_columns]
+        if self.plain_attributes:
+            instance = model_from_db(self.model, alias, self.field_names, values)
+        else:
+            instance = self.model.from_db(alias, self.field_names, values)
         for populator in self.related:
             populator.populate(fields, instance)
         return instance
@@ -69,6 +78,40 @@ class CompiledQuery:
             cursor.execute(self.sql, self.parameters(arguments))
             rows = cursor.fetchall()
         return [self.instance(alias, row) for row in rows]
+
+
+_PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
+
+
+def plain_attributes(model: type[Model], field_names: list[str]) -> bool:
+    """Whether ``model_from_db`` may build ``model`` from all its concrete fields' values
+    in this order: what ``Model.__init__`` does with them is then to set each attribute,
+    the model overrides neither ``__init__`` nor ``from_db``, and each attribute's
+    descriptor is Django's plain one (a foreign key's clears a cached related object a new
+    instance does not have; a file field's, which wraps the value, is not allowed)."""
+    names = [field.attname for field in model._meta.concrete_fields]
+    overridden = model.__init__ is not Model.__init__ or (
+        model.from_db.__func__ is not Model.from_db.__func__  # type: ignore[attr-defined]
+    )
+    return (
+        names == field_names
+        and not overridden
+        and all(type(model.__dict__.get(name)) in _PLAIN_DESCRIPTORS for name in names)
+    )
+
+
+def model_from_db(model: type[Model], alias: str, names: list[str], values: Any) -> Any:
+    """``model.from_db(alias, names, values)`` for a model that ``plain_attributes``
+    allows: the same instance (attributes, ``_state``), without ``Model.__init__``'s loop
+    over the fields, unless something listens to ``pre_init``/``post_init`` for the model
+    (they are then sent, through ``from_db``)."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(alias, names, values)
+    instance = model.__new__(model)
+    state = instance._state = ModelState()
+    instance.__dict__.update(zip(names, values, strict=True))
+    state.adding, state.db = False, alias
+    return instance
 
 
 # A connection that went away (a database restart) fails with one of these.
@@ -166,15 +209,17 @@ def compile_queryset(
     model_columns = slice(selected[0], selected[-1] + 1)
     # Django 5.2 takes three arguments (the stubs follow a later signature).
     populators: Callable[..., list[Any]] = get_related_populators
+    field_names = [column.target.attname for column in columns[model_columns]]
     return CompiledQuery(
         sql=sql,
         params=tuple(params),
         slots=slots,
         model=queryset.model,
-        field_names=[column.target.attname for column in columns[model_columns]],
+        field_names=field_names,
         converters=compiler.get_converters(columns),
         model_columns=model_columns,
         related=populators(compiler.klass_info, compiler.select, alias),
+        plain_attributes=plain_attributes(queryset.model, field_names),
     )
 
 
