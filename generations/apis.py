@@ -35,7 +35,7 @@ from .openapi import (
     VALIDATE_EXAMPLES,
 )
 from .pagination import GenerationCursorPagination
-from .rendering import PAGE_FIELDS, generation_json, generation_page_json
+from .rendering import PAGE_FIELDS, generation_document, generation_page_json
 from .selectors import generation_get, generation_list, generation_rows, workspace_resolve
 from .serializers import (
     GenerationCreateSerializer,
@@ -77,7 +77,7 @@ def _structured(request: Request) -> dict[str, Any]:
 def _render(outcome: CreateOutcome) -> Response:
     generation = outcome.generation
     code = status.HTTP_201_CREATED if outcome.reused is None else status.HTTP_200_OK
-    return Response(generation_json(generation, reused=outcome.reused), status=code)
+    return Response(generation_document(generation, reused=outcome.reused), status=code)
 
 
 def _create(
@@ -169,7 +169,7 @@ class GenerationDetailApi(APIView):
     @extend_schema(responses={200: GenerationSerializer, **READ_ERRORS}, parameters=PREFER_WAIT)
     def get(self, request: Request, generation_id: str) -> Response:
         generation = generation_get(user=request.user, generation_id=generation_id)
-        return Response(generation_json(generation))
+        return Response(generation_document(generation))
 
 
 class GenerationCancelApi(APIView):
@@ -179,7 +179,7 @@ class GenerationCancelApi(APIView):
         cancelled = generation_cancel(
             generation=generation, actor=f"user:{request.user.get_username()}"
         )
-        return Response(generation_json(cancelled))
+        return Response(generation_document(cancelled))
 
 
 class GenerationRetryApi(APIView):

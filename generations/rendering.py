@@ -63,6 +63,23 @@ def generation_json(g: Generation, *, reused: str | None = None) -> dict[str, An
     }
 
 
+def generation_document(g: Generation, *, reused: str | None = None) -> dict[str, Any]:
+    """``generation_json``, as a response body written by orjson when that gives DRF's
+    bytes (``core.renderers.plain_json``), else the plain dict for DRF's renderer.
+
+    Only on PostgreSQL, whose ``jsonb`` holds no NaN nor infinity; and not when orjson
+    wrote a number as ``json.dumps`` would not (a float under 1e-4: ``0.00001``,
+    ``1.5e-7``) or refused one (an integer beyond 64 bits).
+    """
+    document = generation_json(g, reused=reused)
+    if not _jsonb_text():
+        return document
+    written = plain_json(document)
+    if written is None or _small_float_in_a_number(written.content):
+        return document
+    return written
+
+
 # The columns a list page shows, in the order ``generation_rows_json`` unpacks them. JSON
 # columns come as their text, the rest as the ORM's Python values (a UUID may be its text).
 PAGE_FIELDS = (
@@ -183,14 +200,27 @@ def _exponent_in_a_number(out: bytes) -> bool:
     """Whether orjson wrote a number in exponent form, ``e+`` (from 1e16 up: maybe an
     integer beyond 64 bits that orjson read as a float), in a number token rather than
     in a string."""
-    at = out.find(b"e+")
+    return _in_a_number(out, b"e+")
+
+
+def _small_float_in_a_number(out: bytes) -> bool:
+    """Whether orjson wrote a float under 1e-4 (``0.00001``, ``1.5e-7``: ``json.dumps``
+    writes ``1e-05``, ``1.5e-07``), in a number token rather than in a string."""
+    return _in_a_number(out, b"e-") or _in_a_number(out, b"0.0000")
+
+
+def _in_a_number(out: bytes, part: bytes) -> bool:
+    """Whether ``part`` (digits, a dot, an exponent's ``e``) occurs inside a number token
+    of the JSON text ``out``, not inside a string."""
+    at = out.find(part)
     while at != -1:
         start = at
         while start > 0 and out[start - 1] in _NUMBER_CHARACTERS:
             start -= 1
-        if start < at and out[start - 1] in _BEFORE_A_VALUE:
-            return True
-        at = out.find(b"e+", at + 1)
+        if start == 0 or out[start - 1] in _BEFORE_A_VALUE:
+            if start < at or part[0] in _NUMBER_CHARACTERS:
+                return True
+        at = out.find(part, at + 1)
     return False
 
 

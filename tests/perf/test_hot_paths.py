@@ -356,3 +356,90 @@ def test_the_worker_completes_in_three_statements_with_the_rows_of_the_orm_path(
     assert fast.pop("window_calls") == 1 and orm.pop("window_calls") == 2
     assert fast["summary"] == {"prompt_chars": len("fast path prompt"), "timeout_s": None}
     assert fast == orm
+
+
+def test_a_compiled_read_builds_the_instance_from_db_builds(
+    api, workspace, no_dispatch, monkeypatch
+):
+    from django.db.models.signals import post_init
+
+    from generations.compiled import model_from_db, plain_attributes
+    from generations.services import lookups
+
+    first = _create(api, config={"prompt": "plain attributes"})
+    compiled = lookups._compile(
+        "by_hash",
+        "default",
+        lookups._by_hash_queryset,
+        {lookups._WORKSPACE: "workspace", lookups._HASH: "digest"},
+    )
+    assert compiled.plain_attributes  # Generation: the fast build is the one taken
+    found = reusable_by_hash(workspace_id=workspace.id, digest=first.reproducible_hash)
+    expected = Generation.objects.get(id=first.id)  # built by the ORM (Model.__init__)
+    assert {k: v for k, v in vars(found).items() if k != "_state"} == {
+        k: v for k, v in vars(expected).items() if k != "_state"
+    }
+    assert (found._state.adding, found._state.db) == (False, "default")
+    found.name = "saved as a loaded row"
+    found.save(update_fields=["name"])  # an UPDATE, not an INSERT
+    assert Generation.objects.get(id=first.id).name == "saved as a loaded row"
+
+    seen: list[object] = []
+
+    def listener(sender, instance, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(instance)
+
+    post_init.connect(listener, sender=Generation)
+    try:
+        again = model_from_db(
+            Generation,
+            "default",
+            compiled.field_names,
+            [getattr(found, name) for name in compiled.field_names],
+        )
+    finally:
+        post_init.disconnect(listener, sender=Generation)
+    assert seen == [again]  # with a listener, the signals are sent (through from_db)
+
+    original_init = Generation.__init__
+
+    def wrapped_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Generation, "__init__", wrapped_init)
+    assert not plain_attributes(Generation, compiled.field_names)  # its own __init__ runs
+    monkeypatch.undo()
+    assert not plain_attributes(Generation, compiled.field_names[::-1])
+
+
+@pytest.mark.parametrize(
+    ("result", "written_by_orjson"),
+    [
+        ({"text": "scene-1 fade-in 0.00001 e-5", "n": 2**63 - 1, "f": [0.5, 1e16, -0.0]}, True),
+        ({"f": 0.00001}, False),  # json.dumps writes 1e-05, orjson 0.00001
+        ({"f": [1, -1.5e-7]}, False),  # 1.5e-07 against 1.5e-7
+        ({"n": 2**70}, False),  # orjson refuses it
+        ({"s": "\u2028 and \u2029"}, True),  # escaped as DRF escapes them
+    ],
+)
+def test_a_generation_is_written_as_drf_writes_it(
+    api, workspace, no_dispatch, result, written_by_orjson
+):
+    from rest_framework.renderers import JSONRenderer as DrfJSONRenderer
+
+    from core.renderers import PlainJSON
+    from generations.rendering import generation_document, generation_json
+
+    generation = _create(api, config={"prompt": f"written {result!r}"})
+    Generation.objects.filter(id=generation.id).update(result=result)
+    generation.refresh_from_db()
+    expected = DrfJSONRenderer().render(generation_json(generation))
+    document = generation_document(generation)
+    on_postgresql = connection.vendor == "postgresql"
+    assert (type(document) is PlainJSON) is (written_by_orjson and on_postgresql)
+    response = api.get(f"{CREATE}/{generation.id}")
+    assert response.status_code == 200
+    assert response.content == expected
+    repeat = api.post(CREATE, create_body(config={"prompt": f"written {result!r}"}), format="json")
+    assert repeat.status_code == 200
+    assert repeat.content == DrfJSONRenderer().render(generation_json(generation, reused="dedup"))
