@@ -41,7 +41,8 @@ MEMO_MAX_WORKSPACES = 20
 
 def _memo_workspaces(user: User) -> list[Workspace] | None:
     """The user's workspaces, kept with its cached token (``core.auth``) for the token's
-    short lifetime; ``None`` without a cached token or with too many workspaces."""
+    short lifetime; ``None`` without a cached token or with too many workspaces. Shared
+    by the token's requests: read them, copy the one handed out (``workspace_resolve``)."""
     memo = auth_memo(user)
     if memo is None:
         return None
@@ -49,7 +50,7 @@ def _memo_workspaces(user: User) -> list[Workspace] | None:
     if found is None:
         rows = list(workspace_list(user=user).order_by("id")[: MEMO_MAX_WORKSPACES + 1])
         found = memo["workspaces"] = rows if len(rows) <= MEMO_MAX_WORKSPACES else []
-    return [copy.copy(w) for w in found] if found else None
+    return found or None
 
 
 def workspace_resolve(*, user: User, workspace_id: str | int | None) -> Workspace:
@@ -61,7 +62,7 @@ def workspace_resolve(*, user: User, workspace_id: str | int | None) -> Workspac
     """
     known = _memo_workspaces(user)
     if known is not None:
-        return _resolve_among(known, workspace_id)
+        return copy.copy(_resolve_among(known, workspace_id))  # a request may change its own
     workspaces = workspace_list(user=user)
     if workspace_id not in (None, ""):
         text = str(workspace_id)

@@ -98,3 +98,20 @@ def test_the_cached_user_is_a_copy_per_request(token_api):
     assert first == second and first is not second
     first.marker = "set by a request"
     assert not hasattr(second, "marker")
+
+
+def test_the_remembered_workspace_is_a_copy_per_request(token_api, workspace):
+    from core.auth import CachedTokenAuthentication
+    from generations.selectors import workspace_resolve
+
+    _, token = token_api
+    auth = CachedTokenAuthentication()
+    first, _ = auth.authenticate_credentials(token.key)
+    second, _ = auth.authenticate_credentials(token.key)
+    mine = workspace_resolve(user=first, workspace_id=None)
+    assert mine == workspace
+    mine.name = "changed by a request"
+    with CaptureQueriesContext(connection) as queries:
+        theirs = workspace_resolve(user=second, workspace_id=str(workspace.id))
+    assert queries.captured_queries == []  # remembered with the token
+    assert theirs == workspace and theirs is not mine and theirs.name == workspace.name
