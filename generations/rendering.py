@@ -217,9 +217,9 @@ def _in_a_number(out: bytes, part: bytes) -> bool:
         start = at
         while start > 0 and out[start - 1] in _NUMBER_CHARACTERS:
             start -= 1
-        if start == 0 or out[start - 1] in _BEFORE_A_VALUE:
-            if start < at or part[0] in _NUMBER_CHARACTERS:
-                return True
+        after_a_separator = start == 0 or out[start - 1] in _BEFORE_A_VALUE
+        if after_a_separator and (start < at or part[0] in _NUMBER_CHARACTERS):
+            return True
         at = out.find(part, at + 1)
     return False
 
