@@ -4,7 +4,8 @@ The create writes two rows; through the ORM each ``save`` compiles its ``INSERT`
 and each is a round trip. On PostgreSQL both go in one statement,
 ``WITH g AS (INSERT INTO generation ... RETURNING 1) INSERT INTO event ... RETURNING id``,
 whose SQL is compiled once per process from the models (the same columns, the same
-``pre_save`` (``auto_now``) and ``get_db_prep_save`` conversions as ``save``). The event's
+``pre_save`` (``auto_now``) and ``get_db_prep_save`` conversions as ``save``, the latter
+through ``core.dbvalues``). The event's
 foreign key is checked at commit (Django's constraints are deferred), so the order inside
 the statement does not matter. Elsewhere (SQLite), or when something listens to the
 models' ``pre_save``/``post_save`` signals (which this path does not send), the two rows
@@ -21,11 +22,14 @@ from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
+from core.dbvalues import Converter, save_converter
 from core.prepared import prepared_cursor
 
 from ..models import Generation, GenerationEvent
 
-_compiled: dict[str, tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]] = {}
+# Per alias: the statement, and each model's fields with their ``get_db_prep_save``.
+Columns = list[tuple["Field[Any, Any]", Converter]]
+_compiled: dict[str, tuple[str, Columns, Columns]] = {}
 _lock = threading.Lock()
 
 
@@ -47,7 +51,7 @@ def _insert_sql(model: type[Model], fields: list[Field[Any, Any]], alias: str) -
     return str(sql)
 
 
-def _statement(alias: str) -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
+def _statement(alias: str) -> tuple[str, Columns, Columns]:
     found = _compiled.get(alias)
     if found is not None:
         return found
@@ -63,14 +67,19 @@ def _statement(alias: str) -> tuple[str, list[Field[Any, Any]], list[Field[Any, 
         f"{_insert_sql(GenerationEvent, event_fields, alias)} "
         f"RETURNING {quote(str(event_pk.column))}"
     )
-    compiled = (sql, generation_fields, event_fields)
+    connection = connections[alias]
+    compiled = (
+        sql,
+        [(field, save_converter(field, connection)) for field in generation_fields],
+        [(field, save_converter(field, connection)) for field in event_fields],
+    )
     with _lock:
         _compiled[alias] = compiled
     return compiled
 
 
-def _values(obj: Model, fields: list[Field[Any, Any]], connection: Any) -> list[Any]:
-    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+def _values(obj: Model, columns: Columns) -> list[Any]:
+    return [convert(field.pre_save(obj, True)) for field, convert in columns]
 
 
 def _listened(model: type[Model]) -> bool:
@@ -92,8 +101,8 @@ def generation_rows_insert(
         return
     sql, generation_fields, event_fields = _statement(alias)
     event.generation_id = generation.pk
-    params = _values(generation, generation_fields, connection)
-    params += _values(event, event_fields, connection)
+    params = _values(generation, generation_fields)
+    params += _values(event, event_fields)
     with prepared_cursor(alias) as cursor:  # planned once per connection
         cursor.execute(sql, params)
         (event.pk,) = cursor.fetchone()

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from django.db import connection
 from django.db.models import Field
 
+from core.dbvalues import Converter, save_converter
 from core.prepared import prepared_cursor
 
 from ..models import Generation, GenerationEvent
@@ -72,9 +73,10 @@ def _q(name: str) -> str:
 
 
 @functools.cache
-def _statement(names: tuple[str, ...], timed: bool) -> tuple[str, tuple[Field[Any, Any], ...]]:
-    """The statement's head (cur, upd, ev) for these written fields, and the fields; built
-    once per set of fields (a worker writes the same few sets again and again)."""
+def _statement(names: tuple[str, ...], timed: bool) -> tuple[str, tuple[Converter, ...]]:
+    """The statement's head (cur, upd, ev) for these written fields, and each field's
+    ``get_db_prep_save`` (``core.dbvalues``); built once per set of fields (a worker
+    writes the same few sets again and again)."""
     meta = Generation._meta
     table, events = _q(meta.db_table), _q(GenerationEvent._meta.db_table)
     fields, assignments = [], []
@@ -97,7 +99,7 @@ def _statement(names: tuple[str, ...], timed: bool) -> tuple[str, tuple[Field[An
         " SELECT cur.id, cur.status, %s, %s, %s, %s FROM cur JOIN upd ON upd.id = cur.id"
         " RETURNING id)"
     )
-    return sql, tuple(fields)
+    return sql, tuple(save_converter(field, connection) for field in fields)
 
 
 def transition_row(
@@ -115,11 +117,8 @@ def transition_row(
     """Lock the generation, update it if its status is one of ``from_statuses`` and write
     the event; ``timed``: also set ``latency_ms`` from ``started_at`` (when set); each of
     ``also`` writes when the update did. ``None`` when the generation does not exist."""
-    sql, fields = _statement(tuple(updates), timed)
-    params = [
-        field.get_db_prep_save(value, connection)
-        for field, value in zip(fields, updates.values(), strict=True)
-    ]
+    sql, converters = _statement(tuple(updates), timed)
+    params = [convert(value) for convert, value in zip(converters, updates.values(), strict=True)]
     if timed:
         params.append(now)
     # Placeholders in the statement's order: cur, upd (its SET, then the status filter), ev,
