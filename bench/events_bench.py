@@ -34,7 +34,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -179,6 +179,10 @@ def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("uvicorn did not start")
+
+
+# What an interrupted run is given to stop its server (``stop_server`` waits up to 20 s).
+INTERRUPT_GRACE_S = 30.0
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -482,6 +486,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run_interruptibly(command: list[str], log: IO[str], *, timeout_s: float) -> int:
+    """Run ``command`` (this script) to its end and return its exit status. Interrupted
+    (Ctrl-C, or ``run.py`` stopped by a signal) or out of time, it is first interrupted
+    in turn (``SIGINT``) and given ``INTERRUPT_GRACE_S`` to stop the server it started in
+    a session of its own, which a kill would leave running; only then killed."""
+    child = subprocess.Popen(
+        command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
+    try:
+        return child.wait(timeout=timeout_s)
+    except BaseException:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=INTERRUPT_GRACE_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        raise
+
+
 def run_from_harness(database_url: str, redis_url: str) -> dict[str, Any]:
     """For ``bench/run.py --scenarios events``: this script in its own process (it sets
     Django up on its own settings); its JSON document, or ``{"error": ...}``."""
@@ -490,25 +514,13 @@ def run_from_harness(database_url: str, redis_url: str) -> dict[str, Any]:
     out_json, out_log = out_dir / "events.json", out_dir / "events.log"
     out_json.unlink(missing_ok=True)
     print(f"events benchmark (log: {out_log.relative_to(ROOT)})...", flush=True)
+    command = [
+        sys.executable,
+        str(Path(__file__)),
+        *("--database-url", database_url, "--redis-url", redis_url, "--json-out", str(out_json)),
+    ]
     with out_log.open("w") as log:
-        subprocess.run(
-            [
-                sys.executable,
-                str(Path(__file__)),
-                "--database-url",
-                database_url,
-                "--redis-url",
-                redis_url,
-                "--json-out",
-                str(out_json),
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            timeout=1800,
-            check=False,
-        )
+        run_interruptibly(command, log, timeout_s=1800)
     try:
         return dict(json.loads(out_json.read_text()))
     except (OSError, ValueError):
