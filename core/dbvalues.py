@@ -24,15 +24,20 @@ from django.db.models import Field
 
 Converter = Callable[[Any], Any]
 
-_TEXT = (models.CharField, models.TextField)
-_INTEGER = (
-    models.IntegerField,
-    models.SmallIntegerField,
-    models.BigIntegerField,
-    models.PositiveIntegerField,
-    models.PositiveSmallIntegerField,
-    models.PositiveBigIntegerField,
-)
+# The Python type each plain field class stores.
+_STORED: dict[type, type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.IntegerField: int,
+    models.SmallIntegerField: int,
+    models.BigIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.BooleanField: bool,
+    models.DateTimeField: datetime,
+    models.UUIDField: uuid.UUID,
+}
 _SAMPLES: dict[type, tuple[Any, ...]] = {
     str: ("", "text", "é\u2028"),
     int: (0, 7, 32767),
@@ -56,8 +61,7 @@ def save_converter(field: Field[Any, Any], connection: Any) -> Converter:
 
 
 def _shortcut(field: Field[Any, Any], connection: Any, slow: Converter) -> Converter | None:
-    kind = type(field)
-    if kind is models.ForeignKey:
+    if type(field) is models.ForeignKey:
         target = save_converter(field.target_field, connection)  # type: ignore[attr-defined]
 
         def foreign_key(value: Any) -> Any:
@@ -66,31 +70,41 @@ def _shortcut(field: Field[Any, Any], connection: Any, slow: Converter) -> Conve
             return slow(value) if value is None or value == "" else target(value)
 
         return foreign_key
-    if kind in _TEXT:
-        return lambda value: value if value is None or type(value) is str else slow(value)
-    if kind is models.BooleanField:
-        return lambda value: value if value is None or type(value) is bool else slow(value)
-    if kind in _INTEGER:
-        adapt, internal_type = connection.ops.adapt_integerfield_value, field.get_internal_type()
-        return lambda value: (
-            adapt(value, internal_type) if value is None or type(value) is int else slow(value)
+    stored = _STORED.get(type(field))
+    if stored is None or (stored is uuid.UUID and not connection.features.has_native_uuid_field):
+        return None
+    adapt: Converter = _adapter(field, connection, stored)
+
+    def plain(value: Any) -> Any:
+        if value is None or (type(value) is stored and _aware_if_datetime(value)):
+            return adapt(value)
+        return slow(value)  # another type, a subclass, a naive datetime
+
+    return plain
+
+
+def _aware_if_datetime(value: Any) -> bool:
+    return not isinstance(value, datetime) or value.utcoffset() is not None
+
+
+def _adapter(field: Field[Any, Any], connection: Any, stored: type) -> Converter:
+    """What is left of ``get_db_prep_save`` for a value of the stored type: the backend's
+    adapter (integers, datetimes) or nothing."""
+    if stored is int:
+        adapt_integer, internal_type = (
+            connection.ops.adapt_integerfield_value,
+            field.get_internal_type(),
         )
-    if kind is models.DateTimeField:
-        adapt = connection.ops.adapt_datetimefield_value
-        return lambda value: (
-            adapt(value)
-            if value is None or (type(value) is datetime and value.utcoffset() is not None)
-            else slow(value)
-        )
-    if kind is models.UUIDField and connection.features.has_native_uuid_field:
-        return lambda value: value if value is None or type(value) is uuid.UUID else slow(value)
-    return None
+        return lambda value: adapt_integer(value, internal_type)
+    if stored is datetime:
+        return connection.ops.adapt_datetimefield_value  # type: ignore[no-any-return]
+    return lambda value: value
 
 
 def _agrees(field: Field[Any, Any], shortcut: Converter, slow: Converter) -> bool:
     samples: list[Any] = [None]
-    for python_type, values in _SAMPLES.items():
-        samples += values if _stores(field, python_type) else ()
+    stored = _STORED.get(type(getattr(field, "target_field", field)))
+    samples += _SAMPLES.get(stored, ()) if stored is not None else ()
     for value in samples:
         try:
             expected = slow(value)
@@ -100,15 +114,3 @@ def _agrees(field: Field[Any, Any], shortcut: Converter, slow: Converter) -> boo
         if type(got) is not type(expected) or got != expected:
             return False
     return True
-
-
-def _stores(field: Field[Any, Any], python_type: type) -> bool:
-    target = getattr(field, "target_field", field)
-    kind = type(target)
-    return (
-        (python_type is str and kind in _TEXT)
-        or (python_type is int and kind in _INTEGER)
-        or (python_type is bool and kind is models.BooleanField)
-        or (python_type is datetime and kind is models.DateTimeField)
-        or (python_type is uuid.UUID and kind is models.UUIDField)
-    )
