@@ -13,10 +13,12 @@ Only a statement given to this cursor is prepared: Django's own queries keep cli
 binding. A statement must be one command with ``%s`` placeholders. Prepared statements
 belong to a session, so ``DATABASE_PREPARED_STATEMENTS=0`` turns them off for a
 transaction-mode pooler that does not carry them (PgBouncer before 1.21); psycopg keeps at
-most ``prepare_max`` (100) per connection. A migration that changes the type of a column
-such a statement returns makes it fail in processes started before it ("cached plan must
-not change result type") until they reconnect: restart them after the migration, as a
-deploy does anyway.
+most ``prepare_max`` (100) per connection. Each connection keeps one such cursor for these
+statements (``_KeptCursor``): a new psycopg cursor builds its adapters and a loader per
+column again, about a third of the client's CPU for one of these reads. A migration that
+changes the type of a column such a statement returns makes it fail in processes started
+before it ("cached plan must not change result type") until they reconnect: restart them
+after the migration, as a deploy does anyway.
 """
 
 from __future__ import annotations
@@ -74,9 +76,43 @@ def allow_prepared_statements(sender: Any, connection: Any, **kwargs: Any) -> No
         connection.connection.prepare_threshold = 2**31 - 1
 
 
+_KEPT = "_genpipe_kept_cursor"  # the attribute of the Django connection that holds it
+
+
+class _KeptCursor:
+    """The preparing cursor a Django connection keeps between its prepared statements,
+    bound to the psycopg connection and the time zone it was made for."""
+
+    __slots__ = ("busy", "cursor", "raw", "timezone")
+
+    def __init__(self, raw: Any, timezone: Any, cursor: _PreparingCursor) -> None:
+        self.raw, self.timezone, self.cursor, self.busy = raw, timezone, cursor, False
+
+    def fits(self, connection: Any) -> bool:
+        return (
+            self.raw is connection.connection
+            and self.timezone == connection.timezone
+            and not self.cursor.closed
+        )
+
+
+def _new_cursor(connection: Any) -> _PreparingCursor:
+    with connection.wrap_database_errors:
+        raw = _PreparingCursor(connection.connection)
+    # As Django's ``create_cursor``: the cursor's time zone when the connection's differs.
+    loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT)
+    if connection.timezone != getattr(loader, "timezone", None):
+        register_tzloader(connection.timezone, raw)
+    return raw
+
+
 @contextmanager
 def prepared_cursor(alias: str = "default") -> Iterator[Any]:
-    """``connections[alias].cursor()``, preparing its statements on PostgreSQL."""
+    """``connections[alias].cursor()``, preparing its statements on PostgreSQL.
+
+    On PostgreSQL the psycopg cursor underneath is the connection's kept one (a new one
+    while that one is in use, or after the connection or its time zone changed): its
+    results last until its next statement, so read them inside the ``with``."""
     connection = connections[alias]
     if not prepared_statements_enabled(connection):
         with connection.cursor() as cursor:
@@ -85,14 +121,19 @@ def prepared_cursor(alias: str = "default") -> Iterator[Any]:
     # What ``BaseDatabaseWrapper._cursor`` does, with another cursor class.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = _PreparingCursor(connection.connection)
-    # As Django's ``create_cursor``: the cursor's time zone when the connection's differs.
-    loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT)
-    if connection.timezone != getattr(loader, "timezone", None):
-        register_tzloader(connection.timezone, raw)
+    kept: _KeptCursor | None = getattr(connection, _KEPT, None)
+    own = kept is not None and kept.busy  # a prepared read inside another: a cursor of its own
+    if own or kept is None or not kept.fits(connection):
+        kept = _KeptCursor(connection.connection, connection.timezone, _new_cursor(connection))
+        if not own:
+            setattr(connection, _KEPT, kept)
     connection.validate_thread_sharing()
     wrapper = _LoggedPreparedCursor if connection.queries_logged else CursorWrapper
-    cursor = wrapper(raw, connection)  # as ``make_cursor`` and ``make_debug_cursor`` wrap
-    with cursor:
+    cursor = wrapper(kept.cursor, connection)  # as ``make_cursor``, ``make_debug_cursor``
+    kept.busy = True
+    try:
         yield cursor
+    finally:
+        kept.busy = False
+        if own:
+            cursor.close()

@@ -4,7 +4,7 @@ connection, logged as Django logs its own, and off when the setting says so."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from core.prepared import prepared_cursor
@@ -81,3 +81,65 @@ def test_timestamps_read_through_a_prepared_statement_are_djangos(workspace, san
         (created_at,) = cursor.fetchone()
     assert created_at == Generation.objects.get(id=generation.id).created_at
     assert created_at.utcoffset().total_seconds() == 0
+
+
+_HASH_OF = "SELECT reproducible_hash FROM generations_generation WHERE id = %s"
+
+
+def test_the_prepared_statements_of_a_connection_share_one_psycopg_cursor(workspace, sandbox):
+    generation = _generation(workspace, sandbox)
+    used = []
+    for _ in range(3):
+        with prepared_cursor() as cursor:
+            cursor.execute(_HASH_OF, [generation.id])
+            assert cursor.fetchone() == (generation.reproducible_hash,)
+            used.append(cursor.cursor)
+    assert used[0] is used[1] is used[2] and not used[0].closed
+    assert found_by_lookup(generation) == generation  # the compiled reads go through it too
+
+
+def found_by_lookup(generation: Generation) -> Generation | None:
+    return reusable_by_hash(
+        workspace_id=generation.workspace_id, digest=generation.reproducible_hash
+    )
+
+
+def test_a_prepared_statement_inside_another_gets_a_cursor_of_its_own(workspace, sandbox):
+    first = _generation(workspace, sandbox)
+    second = Generation.objects.create(
+        workspace=workspace, provider=sandbox, operation_type="dialogue", reproducible_hash="e" * 64
+    )
+    with prepared_cursor() as outer:
+        outer.execute(_HASH_OF, [first.id])
+        with prepared_cursor() as inner:
+            inner.execute(_HASH_OF, [second.id])
+            assert inner.fetchone() == ("e" * 64,)
+            assert inner.cursor is not outer.cursor
+        assert outer.fetchone() == ("f" * 64,)  # the outer statement's rows are intact
+    assert inner.cursor.closed and not outer.cursor.closed
+    with prepared_cursor() as again:  # the connection still keeps the outer one
+        assert again.cursor is outer.cursor
+
+
+def test_the_kept_cursor_serves_on_after_a_statement_failed(workspace, sandbox):
+    generation = _generation(workspace, sandbox)
+    with pytest.raises(DataError), transaction.atomic(), prepared_cursor() as cursor:
+        cursor.execute("SELECT 1 / %s", [0])
+    kept = cursor.cursor
+    with prepared_cursor() as cursor:
+        cursor.execute(_HASH_OF, [generation.id])
+        assert cursor.fetchone() == ("f" * 64,)
+        assert cursor.cursor is kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_gets_a_new_cursor(workspace, sandbox):
+    generation = _generation(workspace, sandbox)
+    with prepared_cursor() as cursor:
+        cursor.execute(_HASH_OF, [generation.id])
+        before = cursor.cursor
+    connection.close()
+    with prepared_cursor() as cursor:
+        cursor.execute(_HASH_OF, [generation.id])
+        assert cursor.fetchone() == ("f" * 64,)
+        assert cursor.cursor is not before and cursor.cursor.connection is connection.connection
