@@ -14,6 +14,8 @@ create's transaction it stands in for the connection's health check (``repeatabl
 
 from __future__ import annotations
 
+import copy
+import functools
 import threading
 import uuid
 from collections.abc import Callable, Hashable, Mapping
@@ -112,6 +114,41 @@ def model_from_db(model: type[Model], alias: str, names: list[str], values: Any)
     instance.__dict__.update(zip(names, values, strict=True))
     state.adding, state.db = False, alias
     return instance
+
+
+_COPY_HOOKS = ("__copy__", "__reduce__", "__reduce_ex__", "__getstate__", "__setstate__")
+_M = TypeVar("_M", bound=Model)
+
+
+@functools.cache
+def _copied_plainly(model: type[Model]) -> bool:
+    """Whether ``model`` is copied as ``Model`` is (``copy.copy`` through pickling)."""
+    return all(getattr(model, hook, None) is getattr(Model, hook, None) for hook in _COPY_HOOKS)
+
+
+def instance_copy(instance: _M) -> _M:
+    """``copy.copy(instance)`` for a model instance, without the pickle protocol's round
+    (``Model.__reduce__``, ``__getstate__``, ``__setstate__``): the same attributes, the same
+    related objects, and a ``_state`` of its own (its ``fields_cache`` a copy, its
+    ``related_managers_cache`` empty), as ``copy.copy`` gives, except its pickling stamp
+    (``_django_version``). A model that changes how it is copied or pickled, or an instance
+    holding a ``memoryview``, is copied by ``copy.copy``."""
+    model = type(instance)
+    if not _copied_plainly(model) or any(
+        isinstance(value, memoryview) for value in instance.__dict__.values()
+    ):
+        return copy.copy(instance)
+    copied = model.__new__(model)
+    attributes = instance.__dict__.copy()
+    state = ModelState.__new__(ModelState)
+    state.__dict__.update(instance._state.__dict__)
+    cached = state.__dict__.get("fields_cache")
+    state.fields_cache = {} if cached is None else cached.copy()
+    if "related_managers_cache" in state.__dict__:
+        state.__dict__["related_managers_cache"] = {}
+    attributes["_state"] = state
+    copied.__dict__.update(attributes)
+    return copied
 
 
 # A connection that went away (a database restart) fails with one of these.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import uuid
 from collections import namedtuple
@@ -16,7 +15,7 @@ from django.db.models import DateTimeField, Field, JSONField, QuerySet
 from core.auth import auth_memo
 from core.errors import ApiError, ValidationFailed
 
-from .compiled import compile_once, key_value
+from .compiled import compile_once, instance_copy, key_value
 from .errors import GenerationNotFound, WorkspaceNotFound
 from .models import Generation, Workspace
 
@@ -62,7 +61,7 @@ def workspace_resolve(*, user: User, workspace_id: str | int | None) -> Workspac
     """
     known = _memo_workspaces(user)
     if known is not None:
-        return copy.copy(_resolve_among(known, workspace_id))  # a request may change its own
+        return instance_copy(_resolve_among(known, workspace_id))  # a request may change its own
     workspaces = workspace_list(user=user)
     if workspace_id not in (None, ""):
         text = str(workspace_id)
