@@ -24,6 +24,8 @@ def normalize(value: Any) -> Any:
     """Recursively normalize one JSON value; returns ``None`` for values that vanish."""
     # What parsed JSON holds (exact dict, list, str, int) is dispatched on its type first;
     # anything else (a Mapping, a tuple, a float, a subclass) takes the general rules.
+    if value is None:  # most optional fields of a request: checked before anything else
+        return None
     kind = type(value)
     if kind is str:
         return (value if value.isascii() else unicodedata.normalize("NFC", value)) or None
