@@ -105,15 +105,22 @@ class _Pending:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.increments: Mapping[str, Mapping[str, int]] = {}
-        self.ttls: Mapping[str, int] = {}
+        self.increments: dict[str, dict[str, int]] = {}
+        self.ttls: dict[str, int] = {}
         self.due = threading.Event()  # set while counts wait for the writer
         self.writer: threading.Thread | None = None
 
     def add(self, write: BucketWrite) -> None:
-        with self.lock:
-            self.increments, self.ttls = bucket_merge([(self.increments, self.ttls), write])
-            self.due.set()
+        increments, ttls = write
+        with self.lock:  # merged in place: ``take`` hands the writer these dicts and new ones
+            for key, fields in increments.items():
+                merged = self.increments.setdefault(key, {})
+                for name, amount in fields.items():
+                    merged[name] = merged.get(name, 0) + amount
+            for key, ttl in ttls.items():
+                self.ttls[key] = max(ttl, self.ttls.get(key, 0))
+            if not self.due.is_set():
+                self.due.set()
             if self.writer is None:
                 self.writer = threading.Thread(
                     target=self.write_forever, name="genpipe-stats", daemon=True

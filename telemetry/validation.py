@@ -32,9 +32,11 @@ def validation_outcome_write(
     """The bucket increments of one validation run. ``codes`` maps errors, warnings and
     suggestions to issue codes."""
     key = _bucket(now)
-    fields: Counter[str] = Counter({f"runs:{source}": 1, "valid" if valid else "invalid": 1})
+    fields = {f"runs:{source}": 1, "valid" if valid else "invalid": 1}
     for kind, kind_codes in codes.items():
-        fields.update(f"{kind}:{code}" for code in kind_codes)
+        for code in kind_codes:
+            name = f"{kind}:{code}"
+            fields[name] = fields.get(name, 0) + 1
     return {key: fields}, {key: TTL_S}
 
 
