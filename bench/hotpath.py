@@ -11,6 +11,12 @@ reports the mean CPU time, the SQL statements and the Redis round trips (every r
 written to a Redis connection, broker included), and optionally a cProfile listing and
 the statements of one call. Nothing here is timed in a test: it is a tool for finding
 where the time goes.
+
+``--instructions`` runs the same under valgrind's callgrind and reports the instructions
+per measured call: the loop alone (``os.getppid()`` marks its ends, and callgrind writes
+its counts at each mark), so the set-up, the warm-up and the exit count for nothing. Unlike
+CPU time on a shared VM, the figure barely moves from run to run: compare two checkouts
+with it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ import io
 import json
 import os
 import pstats
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -199,6 +208,55 @@ def _check_own_code() -> None:
             )
 
 
+MARK = os.getppid  # callgrind writes its counts when this is called (``--dump-before``)
+
+
+def dump_instructions(path: Path) -> int:
+    """The instruction count (``Ir``) of one callgrind dump file."""
+    for line in path.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise ValueError(f"no instruction total in {path}")
+
+
+def loop_instructions(folder: Path) -> int:
+    """The instructions between the two marks, from the dumps of one callgrind run:
+    ``<name>.1`` ends at the first mark, the last numbered one at the second (more than
+    two numbered dumps: something in the loop called the mark too; they add up)."""
+    numbered = sorted(
+        (int(p.name.rsplit(".", 1)[1]), p)
+        for p in folder.iterdir()
+        if p.name.rsplit(".", 1)[-1].isdigit()
+    )
+    if len(numbered) < 2 or [n for n, _ in numbered] != list(range(1, len(numbered) + 1)):
+        raise ValueError(f"expected the dumps of two marks in {folder}: {numbered}")
+    return sum(dump_instructions(p) for _, p in numbered[1:])
+
+
+def _under_callgrind(argv: list[str], calls: int) -> int:
+    """Run this script (without ``--instructions``) under callgrind; print per call."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory(prefix="genpipe-hotpath-") as folder:
+        command = [
+            valgrind,
+            "--tool=callgrind",
+            f"--dump-before={MARK.__name__}",
+            f"--callgrind-out-file={folder}/callgrind.out",
+            sys.executable,
+            str(Path(__file__).resolve()),
+            *[a for a in argv if a != "--instructions"],
+            "--marks",
+        ]
+        done = subprocess.run(command, stderr=subprocess.DEVNULL, check=False)
+        if done.returncode != 0:
+            return done.returncode
+        total = loop_instructions(Path(folder))
+    print(f"instructions: {total / calls:,.0f} per call ({calls} calls, callgrind)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", choices=SCENARIOS, default="create_cold")
@@ -214,7 +272,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/4")
     parser.add_argument("--list-token", default=None, help="token of a list workspace's user")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions per call (valgrind)"
+    )
+    parser.add_argument("--marks", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.instructions:
+        return _under_callgrind(sys.argv[1:] if argv is None else argv, args.n)
     args.throttle_rate = "10000000/s"
     env = harness.bench_env(args)
     harness.database_ensure(args.database_url)
@@ -255,8 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         started_cpu, started = time.process_time(), time.perf_counter()
         if profiler:
             profiler.enable()
+        if args.marks:
+            MARK()
         for _ in range(args.n):
             call()
+        if args.marks:
+            MARK()
         if profiler:
             profiler.disable()
         cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
