@@ -180,10 +180,28 @@ def redact(text: str, *, secrets: Iterable[str] = (), limit: int | None = None) 
     return cleaned if limit is None else cleaned[:limit]
 
 
+# Every pattern above needs one of these in the text, lowercased: an ASCII text holding
+# none of them is left alone without running the patterns. Only ASCII text: under
+# IGNORECASE some other characters match ASCII letters (U+017F an "s", U+212A a "k").
+_TRIGGERS = (
+    "authoriz", "token", "bearer", "basic", "key", "secret", "pass", "pwd", "credential",
+    "://", "sk-", "r8_", "hf_", "gsk_", "xai-", "aiza", "whsec_", "eyj",
+)  # fmt: skip
+
+
+def _may_hold_a_pattern(text: str) -> bool:
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(trigger in lowered for trigger in _TRIGGERS)
+
+
 def _redact(text: str, exact: tuple[str, ...]) -> str:
     for secret in exact:
         if secret in text:
             text = text.replace(secret, MASK)
+    if not _may_hold_a_pattern(text):
+        return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from core import logs
+from core import logs, redaction
 from core.redaction import env_secret_values, redact, secret_register
 
 SK_KEY = "sk-genpipeFAKE0123456789abcdefSECRET"
@@ -131,3 +133,51 @@ def test_a_limit_cuts_after_masking_and_bounds_the_work():
     assert key[:6] not in cleaned
     assert len(cleaned) <= window
     assert redact("q" * 50_000, limit=500) == ""  # one unbroken 50k token: nothing kept
+
+
+def _every_pattern(text: str) -> str:
+    """What the patterns make of ``text``, all of them run (no pre-screen)."""
+    for pattern, replacement in redaction._PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+FRAGMENTS = [
+    "Authorization", "TOKEN", "Bearer", "basic", "api_key", "X-Api-Key", "PassWord",
+    "passphrase", "pwd", "Secret", "credentials", "https://u:", "@host", "sk-", "r8_",
+    "hf_", "gsk_", "xai-", "AIza", "whsec_", "eyJ", ".", "abcdefgh", "0123456789abcdefXY",
+    ":", "=", " ", "'", '"', "?key=", "&", "provided", "Task", "succeeded in 0.003s",
+]  # fmt: skip
+
+
+def test_the_pre_screen_never_changes_what_the_patterns_mask():
+    rng = random.Random(15)
+    texts = [text for text, _ in MASKED] + UNTOUCHED
+    texts += ["".join(rng.choices(FRAGMENTS, k=rng.randint(1, 9))) for _ in range(5000)]
+    for text in texts:
+        assert redaction._redact(text, ()) == _every_pattern(text), text
+
+
+def test_non_ascii_letters_that_match_ascii_ones_are_still_masked():
+    # Under IGNORECASE U+017F matches "s" and U+212A "k": no pre-screen on such text.
+    assert redact("pa\u017f\u017fword=hunter2hunter2") == "pa\u017f\u017fword=***"
+    assert redact("api_\u212aey=abcdef123456") == "api_\u212aey=***"
+
+
+def test_a_log_line_without_any_trigger_is_not_run_through_the_patterns(monkeypatch):
+    runs = []
+
+    class Counted:
+        def __init__(self, pattern):  # type: ignore[no-untyped-def]
+            self.pattern = pattern
+
+        def sub(self, replacement, text):  # type: ignore[no-untyped-def]
+            runs.append(self.pattern.pattern)
+            return self.pattern.sub(replacement, text)
+
+    counted = [(Counted(pattern), replacement) for pattern, replacement in redaction._PATTERNS]
+    monkeypatch.setattr(redaction, "_PATTERNS", counted)
+    line = f"Task generations.process_generation[{UUID}] succeeded in 0.003421s: 'completed'"
+    assert redaction._redact(line, ()) == line and runs == []
+    assert redaction._redact(f"{line} token {PLAIN_KEY}", ()) == f"{line} token ***"
+    assert len(runs) == len(counted)
