@@ -12,6 +12,13 @@ from genpipe_site.celery import _database_connections, app
 TASK = SimpleNamespace(request=SimpleNamespace(is_eager=False))
 
 
+def _fresh_connection() -> None:
+    """A connection opened now: an older one (an earlier test's) may be past
+    ``CONN_MAX_AGE``, and the task and request signals would rightly replace it."""
+    connection.close()
+    connection.ensure_connection()
+
+
 def test_celery_closes_the_connections_only_every_many_tasks(settings):
     assert settings.CELERY_DB_REUSE_MAX >= 100
     assert app.conf.get("CELERY_DB_REUSE_MAX") == settings.CELERY_DB_REUSE_MAX
@@ -20,7 +27,7 @@ def test_celery_closes_the_connections_only_every_many_tasks(settings):
 @pytest.mark.postgres  # Django never closes SQLite's in-memory test database
 @pytest.mark.django_db(transaction=True)
 def test_a_working_connection_outlives_a_task_and_a_broken_one_does_not():
-    connection.ensure_connection()
+    _fresh_connection()
     raw = connection.connection
     _database_connections(sender=TASK)  # task_postrun, then the next task's prerun
     _database_connections(sender=TASK)
@@ -69,7 +76,7 @@ def test_the_workers_first_read_stands_in_for_the_health_check(health_checks, wo
     from generations.services.lookups import generation_for_worker
 
     generation = _pending_generation(workspace, sandbox)
-    connection.ensure_connection()
+    _fresh_connection()
     assert connection.health_check_enabled
     raw = connection.connection
     _database_connections(sender=TASK)  # a task starts: the connection is to be checked
@@ -92,7 +99,7 @@ def test_a_failed_worker_read_on_a_live_connection_is_not_repeated(
     from generations.services import lookups
 
     generation = _pending_generation(workspace, sandbox)
-    connection.ensure_connection()
+    _fresh_connection()
     _database_connections(sender=TASK)
     runs: list[str] = []
 
@@ -119,7 +126,7 @@ def test_a_requests_first_lookup_stands_in_for_the_health_check(
     generation = _pending_generation(workspace, sandbox)
     generation.reproducible_hash = "a" * 64
     generation.save(update_fields=["reproducible_hash"])
-    connection.ensure_connection()
+    _fresh_connection()
     raw = connection.connection
     request_started.send(sender=None)  # a request starts: its connection is to be checked
     found = reusable_by_hash(workspace_id=workspace.id, digest=generation.reproducible_hash)
@@ -160,6 +167,7 @@ def test_a_cold_creates_locked_look_stands_in_for_the_health_check(
         return generation_create(workspace=workspace, user=None, data=data, new_body=True).reused
 
     assert create("a lighthouse at dusk") is None  # the process's caches (provider) warm up
+    _fresh_connection()
     raw = connection.connection
     request_started.send(sender=None)  # a request starts: its connection is to be checked
     assert create("a harbour at dawn") is None
