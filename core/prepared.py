@@ -122,18 +122,22 @@ def prepared_cursor(alias: str = "default") -> Iterator[Any]:
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     kept: _KeptCursor | None = getattr(connection, _KEPT, None)
-    own = kept is not None and kept.busy  # a prepared read inside another: a cursor of its own
-    if own or kept is None or not kept.fits(connection):
+    if kept is not None and kept.busy:  # a prepared read inside another: a cursor of its own
+        with _wrapped(_new_cursor(connection), connection) as cursor:
+            yield cursor
+        return
+    if kept is None or not kept.fits(connection):
         kept = _KeptCursor(connection.connection, connection.timezone, _new_cursor(connection))
-        if not own:
-            setattr(connection, _KEPT, kept)
-    connection.validate_thread_sharing()
-    wrapper = _LoggedPreparedCursor if connection.queries_logged else CursorWrapper
-    cursor = wrapper(kept.cursor, connection)  # as ``make_cursor``, ``make_debug_cursor``
+        setattr(connection, _KEPT, kept)
     kept.busy = True
     try:
-        yield cursor
+        yield _wrapped(kept.cursor, connection)  # left open for the next statement
     finally:
         kept.busy = False
-        if own:
-            cursor.close()
+
+
+def _wrapped(raw: _PreparingCursor, connection: Any) -> Any:
+    """The Django cursor around ``raw``, as ``make_cursor`` and ``make_debug_cursor`` wrap."""
+    connection.validate_thread_sharing()
+    wrapper = _LoggedPreparedCursor if connection.queries_logged else CursorWrapper
+    return wrapper(raw, connection)
