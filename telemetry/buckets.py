@@ -62,14 +62,22 @@ def bucket_merge(writes: Iterable[BucketWrite]) -> BucketWrite:
     """Several statistics' writes as one, to send them in a single round trip."""
     increments: dict[str, dict[str, int]] = {}
     ttls: dict[str, int] = {}
-    for write_increments, write_ttls in writes:
-        for key, fields in write_increments.items():
-            merged = increments.setdefault(key, {})
-            for name, amount in fields.items():
-                merged[name] = merged.get(name, 0) + amount
-        for key, ttl in write_ttls.items():
-            ttls[key] = max(ttl, ttls.get(key, 0))
+    for write in writes:
+        _merge_into(increments, ttls, write)
     return increments, ttls
+
+
+def _merge_into(
+    increments: dict[str, dict[str, int]], ttls: dict[str, int], write: BucketWrite
+) -> None:
+    """Add ``write`` to ``increments`` and ``ttls`` (the longer lifetime wins)."""
+    write_increments, write_ttls = write
+    for key, fields in write_increments.items():
+        merged = increments.setdefault(key, {})
+        for name, amount in fields.items():
+            merged[name] = merged.get(name, 0) + amount
+    for key, ttl in write_ttls.items():
+        ttls[key] = max(ttl, ttls.get(key, 0))
 
 
 def bucket_add(increments: Mapping[str, Mapping[str, int]], ttls: Mapping[str, int]) -> bool:
@@ -111,14 +119,8 @@ class _Pending:
         self.writer: threading.Thread | None = None
 
     def add(self, write: BucketWrite) -> None:
-        increments, ttls = write
         with self.lock:  # merged in place: ``take`` hands the writer these dicts and new ones
-            for key, fields in increments.items():
-                merged = self.increments.setdefault(key, {})
-                for name, amount in fields.items():
-                    merged[name] = merged.get(name, 0) + amount
-            for key, ttl in ttls.items():
-                self.ttls[key] = max(ttl, self.ttls.get(key, 0))
+            _merge_into(self.increments, self.ttls, write)
             if not self.due.is_set():
                 self.due.set()
             if self.writer is None:
