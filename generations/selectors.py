@@ -15,7 +15,7 @@ from django.db.models import DateTimeField, Field, JSONField, QuerySet
 from core.auth import auth_memo
 from core.errors import ApiError, ValidationFailed
 
-from .compiled import compile_once, instance_copy, key_value
+from .compiled import compile_once, instance_copy, key_value, repeatable_read
 from .errors import GenerationNotFound, WorkspaceNotFound
 from .models import Generation, Workspace
 
@@ -203,12 +203,16 @@ class GenerationRows:
         if not self.workspace_ids or stop is None or stop <= offset:
             return []
         sql, params = self.sql(limit=stop - offset, offset=offset)
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                _text_uuids(cursor.cursor)
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        return _rows_converted(rows, self.fields)
+
+        def read() -> list[tuple[Any, ...]]:
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    _text_uuids(cursor.cursor)
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+
+        # Usually a list request's first statement: it stands in for the health check.
+        return _rows_converted(repeatable_read(connection.alias, read), self.fields)
 
     def sql(self, *, limit: int, offset: int = 0) -> tuple[str, list[Any]]:
         """The statement and its parameters (``__getitem__``; the plan test explains it)."""

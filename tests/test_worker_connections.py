@@ -142,6 +142,27 @@ def test_a_requests_first_lookup_stands_in_for_the_health_check(
     assert health_checks == [False]
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_list_pages_read_stands_in_for_the_health_check(health_checks, user, workspace, sandbox):
+    from django.core.signals import request_started
+
+    from generations.selectors import generation_rows
+
+    generation = _pending_generation(workspace, sandbox)
+    rows = generation_rows(user=user, conditions=[], fields=("id", "status"))
+    _fresh_connection()
+    raw = connection.connection
+    request_started.send(sender=None)  # a request starts: its connection is to be checked
+    assert [row.id for row in rows[0:50]] == [str(generation.id)]
+    assert health_checks == [] and connection.connection is raw
+    raw.close()  # the database restarted between two requests
+    request_started.send(sender=None)
+    assert [row.status for row in rows[0:50]] == ["pending"]
+    assert health_checks == [False]  # checked only once the read failed, then reconnected
+    assert connection.connection is not raw
+
+
 def _validated(body: dict) -> dict:
     from generations.serializers import GenerationCreateSerializer
 
