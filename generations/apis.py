@@ -17,6 +17,7 @@ from core.throttling import ScopedRateThrottle, UserRateThrottle
 
 from .create_input import create_input_read
 from .errors import LegacyPayloadRejected, is_legacy_payload
+from .fast_validation import fast_validated
 from .filters import GenerationFilter, generation_filters_clean, query_parameters_check
 from .models import Workspace
 from .openapi import (
@@ -138,9 +139,12 @@ class GenerationListCreateApi(ListAPIView):
     def post(self, request: Request) -> Response:
         def read() -> tuple[dict[str, Any], dict[str, Any]]:
             body = _structured(request)
-            serializer = GenerationCreateSerializer(data=body)
-            serializer.is_valid(raise_exception=True)
-            return body, dict(serializer.validated_data)
+            data = fast_validated(GenerationCreateSerializer, body)
+            if data is None:  # not accepted outright: DRF validates, and writes the errors
+                serializer = GenerationCreateSerializer(data=body)
+                serializer.is_valid(raise_exception=True)
+                data = dict(serializer.validated_data)
+            return body, data
 
         body, data, remembered = create_input_read(request, read)  # once per distinct body
         return _create(request, body, data, new_body=not remembered)
