@@ -55,6 +55,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+from core.redis_round import Round
 from telemetry.recording import Joined, telemetry_batch_join
 
 logger = logging.getLogger("genpipe.hooks")
@@ -144,23 +145,24 @@ class TransitionRound:
         self.publishes.append((channel, message))
 
     def send(self) -> bool:
-        """One pipeline on the default cache's Redis client (django-redis only): an
-        ``MGET`` of the reads, then the publishes, then the telemetry events an open
-        ``telemetry_batch`` holds when telemetry's Redis is the cache's (they would
-        otherwise go in a round trip of their own). ``False`` when it could not be sent."""
+        """One round trip (``core.redis_round.Round``) on the default cache's Redis client
+        (django-redis only): an ``MGET`` of the reads, then the publishes, then the
+        telemetry events an open ``telemetry_batch`` holds when telemetry's Redis is the
+        cache's (they would otherwise go in a round trip of their own). ``False`` when it
+        could not be sent."""
         backend: Any = getattr(django_cache, "client", None)
         if not hasattr(backend, "get_client") or not hasattr(backend, "decode"):
             return False
         joined: Joined | None = None
         try:
-            pipe = backend.get_client(write=True).pipeline(transaction=False)
+            pipe = Round(backend.get_client(write=True))
             made = [backend.make_key(key) for key in self.keys]
             if made:
                 pipe.mget(made)
             for channel, message in self.publishes:
                 pipe.publish(channel, message)
             joined = telemetry_batch_join(pipe) if _telemetry_is_cache() else None
-            results = pipe.execute(raise_on_error=False)
+            results = pipe.execute()
         except Exception as exc:  # the listeners fall back to their own round trips
             logger.debug("transition round not sent", exc_info=True)
             if joined is not None:

@@ -17,7 +17,7 @@ creates it (the first increment of its leading counter), not on every write. Red
 errors (or no Redis) are counted and logged; the database keeps the durable record and
 ``rebuild_telemetry`` can replay it. Inside ``telemetry_batch`` the events of one unit of
 work (the worker's completion: its terminal and attempt events) wait and go together, in
-one pipelined round trip, at the end of the block, or earlier in another pipeline to the
+one round trip, at the end of the block, or earlier in another round to the
 same Redis that takes them over (``telemetry_batch_join``: the completion's transition
 round, ``generations.hooks``).
 """
@@ -34,6 +34,7 @@ from typing import Any
 import redis
 
 from core.redaction import redact
+from core.redis_round import Round
 
 from . import keys
 from .store import count_failure, run_script, script_sha, telemetry_client
@@ -125,8 +126,9 @@ _pending = threading.local()
 @contextmanager
 def telemetry_batch() -> Iterator[None]:
     """Hold the events recorded inside the block and send them at its end, in order, in
-    one round trip (a pipeline); recording then answers ``True`` before Redis took the
-    event. Failures are counted as for single events; nested blocks join the outer one."""
+    one round trip (``core.redis_round.Round``); recording then answers ``True`` before
+    Redis took the event. Failures are counted as for single events; nested blocks join
+    the outer one."""
     if getattr(_pending, "events", None) is not None:
         yield
         return
@@ -148,10 +150,10 @@ def _flush(events: list[Held]) -> None:
     if len(events) == 1:
         _send(*events[0])
         return
-    pipe = client.pipeline(transaction=False)
+    pipe = Round(client)
     _queue(pipe, events)
     try:
-        results: list[Any] = pipe.execute(raise_on_error=False)
+        results: list[Any] = pipe.execute()
     except Exception as exc:  # telemetry never fails a request or a task
         results = [exc] * len(events)
     _settle(events, results)
@@ -173,7 +175,7 @@ def _settle(events: list[Held], results: list[Any]) -> None:
 
 
 class Joined:
-    """Events of an open ``telemetry_batch`` queued on someone else's pipeline
+    """Events of an open ``telemetry_batch`` queued on someone else's round
     (``telemetry_batch_join``): ``count`` commands at the end of it."""
 
     def __init__(self, events: list[Held]) -> None:
@@ -181,7 +183,7 @@ class Joined:
         self.count = len(events)
 
     def settle(self, results: list[Any] | BaseException) -> None:
-        """Call with the pipeline's last ``count`` results (``execute(raise_on_error=False)``),
+        """Call with the round's last ``count`` results (``core.redis_round.Round.execute``),
         or with the exception that kept it from being sent."""
         if isinstance(results, BaseException):
             results = [results] * self.count
@@ -189,7 +191,7 @@ class Joined:
 
 
 def telemetry_batch_join(pipe: Any) -> Joined | None:
-    """Move the events the open ``telemetry_batch`` holds onto ``pipe``, a pipeline to
+    """Move the events the open ``telemetry_batch`` holds onto ``pipe``, a round to
     telemetry's Redis (``REDIS_URL``) that the caller sends, so they share its round trip;
     the caller then settles them (``Joined.settle``). ``None`` when nothing is held."""
     events = getattr(_pending, "events", None)

@@ -113,7 +113,7 @@ def test_an_unsent_round_leaves_the_listeners_their_own_reads(listening, monkeyp
     def broken(self: Any, *args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("down")
 
-    monkeypatch.setattr("redis.client.Pipeline.execute", broken)
+    monkeypatch.setattr("core.redis_round.Round.execute", broken)
     hooks.status_changed(_change())
     assert listening[-1] == ("read", "from the cache", None)
     assert hooks.round_published("round:channel", "7") is False
@@ -264,7 +264,7 @@ def test_a_round_that_fails_counts_its_telemetry_as_failed_and_the_work_goes_on(
     def broken(self: Any, *args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("down")
 
-    monkeypatch.setattr("redis.client.Pipeline.execute", broken)
+    monkeypatch.setattr("core.redis_round.Round.execute", broken)
     before = FAILURES["count"]
     _completed_once(api)  # completed all the same
     assert FAILURES["count"] == before + 2  # the attempt and the terminal event

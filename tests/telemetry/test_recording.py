@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+from core.redis_round import Round
 from telemetry import keys
 from telemetry.recording import telemetry_record_attempt, telemetry_record_terminal
 from telemetry.store import FAILURES
@@ -236,14 +238,19 @@ def test_a_batch_sends_its_events_in_one_round_trip_with_the_same_figures(
     alone = _figures(telemetry_redis)
     telemetry_redis.flushdb()
     telemetry_redis.script_flush()  # the batch loads a missing script as a single event does
-    client = store.telemetry_client()
-    pipelines = []
-    real = client.pipeline
-    monkeypatch.setattr(client, "pipeline", lambda **k: pipelines.append(k) or real(**k))
+    rounds: list[tuple[Any, int]] = []
+    real = Round.execute
+
+    def counted(self: Round) -> list[Any]:
+        rounds.append((self._client, len(self)))
+        return real(self)
+
+    monkeypatch.setattr(Round, "execute", counted)
     _completion(batch=True)
     assert _figures(telemetry_redis) == alone
-    _completion(batch=True)  # the scripts are loaded now: one pipeline, nothing else
-    assert pipelines == [{"transaction": False}, {"transaction": False}]
+    _completion(batch=True)  # the scripts are loaded now: one round trip, nothing else
+    client = store.telemetry_client()
+    assert rounds == [(client, 2), (client, 2)]  # both events, on telemetry's Redis
     assert telemetry_redis.hgetall(keys.counters("provider", "p"))["attempts"] == "2"
 
 
