@@ -19,10 +19,14 @@ CHILD = textwrap.dedent(
     """
     import os, signal, subprocess, sys, time
     from pathlib import Path
+    # An interrupt that came before the try (a slow start on a busy machine) would skip
+    # the finally: it waits, blocked, until the server is there to be stopped.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     out = Path(sys.argv[1])
     server = subprocess.Popen(["sleep", "120"], start_new_session=True)
     (out / "server.pid").write_text(str(server.pid))
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         time.sleep(120)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

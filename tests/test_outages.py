@@ -79,7 +79,7 @@ def test_hung_redis_times_out_once_then_fails_fast(log):
         fast = [try_ping(client) for _ in range(5)]
         assert max(fast) < 0.05  # within FAIL_FAST_S nothing waits on the socket
         assert [level for level, _ in lines(log)] == ["WARNING"]
-        assert "TimeoutError: Timeout reading from socket" in lines(log)[0][1]
+        assert "TimeoutError: Timeout reading from" in lines(log)[0][1]  # "socket" or its address
         server.signal(signal.SIGCONT)
         time.sleep(outages.FAIL_FAST_S)
         assert client.ping()
