@@ -12,13 +12,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core import errors, health
 from observability.views import MetricsView
 
+# The generations API first: Django tries the patterns in order on every request, and
+# these are the ones a game calls all the time. No other pattern matches their paths
+# (streams' ``generations/events`` and ``generations/<id>/events`` are none of theirs).
 urlpatterns = [
+    path("api/v1/", include("generations.urls")),
+    path("api/v1/", include("streams.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", MetricsView.as_view(), name="metrics"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("streams.urls")),
-    path("api/v1/", include("generations.urls")),
     path("api/v1/", include("experiments.urls")),
     path("api/v1/", include("budgets.urls")),
     path("api/v1/", include("webhooks.urls")),

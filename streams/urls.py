@@ -4,8 +4,8 @@ from . import apis
 
 app_name = "streams"
 
-# Included before generations.urls; "events" is no UUID, so it never reaches
-# generations/<uuid:generation_id> anyway.
+# Included after generations.urls: "events" is no UUID, so generations/<uuid:generation_id>
+# never takes these paths.
 urlpatterns = [
     path("generations/events", apis.workspace_events, name="workspace-events"),
     path(
