@@ -128,6 +128,12 @@ def _choice(field: serializers.ChoiceField) -> Check | None:
     return check
 
 
+def _within(value: float, low: float | None, high: float | None) -> None:
+    """The field's ``min_value`` and ``max_value`` (either may be unset)."""
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise _Doubt
+
+
 def _integer(field: serializers.IntegerField) -> Check | None:
     if not _only(field, _BOUNDS):
         return None
@@ -136,8 +142,7 @@ def _integer(field: serializers.IntegerField) -> Check | None:
     def check(data: Any) -> Any:
         if type(data) is not int or data.bit_length() > 63:
             raise _Doubt
-        if (low is not None and data < low) or (high is not None and data > high):
-            raise _Doubt
+        _within(data, low, high)
         return data
 
     return check
@@ -157,8 +162,7 @@ def _float(field: serializers.FloatField) -> Check | None:
             raise _Doubt from exc
         if not math.isfinite(value):
             raise _Doubt
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise _Doubt
+        _within(value, low, high)
         return value
 
     return check
