@@ -156,12 +156,16 @@ def peer_round_ratios(
 ) -> dict[str, dict[str, Any]]:
     """``peer_ratios`` on medians: each side's figure is the median over its rounds
     (genpipe's ``--rounds``, the peer's as many), so neither rests on one measurement of a
-    noisy machine. A genpipe scenario measured once (outside the rounds) counts as is."""
-    genpipe_sides = [_sides({**genpipe, **r}, {}) for r in genpipe_rounds or [genpipe]]
+    noisy machine. A genpipe figure no round measured (``Prefer: wait``'s scenarios run
+    once) is taken from ``genpipe`` and counts as one measurement, not one per round."""
+    genpipe_sides = [_sides(r, {}) for r in genpipe_rounds or [genpipe]]
+    once = _sides(genpipe, {})
     peer_sides = [_sides({}, r) for r in peer_rounds]
     out = {}
     for key in COMPARISONS:
         ours = [sides[key][0] for sides in genpipe_sides]
+        if all(v is None for v in ours):
+            ours = [once[key][0]]
         theirs = [sides[key][1] for sides in peer_sides]
         row = _compared(key, _median(ours), _median(theirs))
         row["rounds"] = [sum(v is not None for v in ours), sum(v is not None for v in theirs)]

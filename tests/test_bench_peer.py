@@ -238,6 +238,7 @@ def test_the_round_ratios_set_the_medians_of_both_sides_against_each_other() -> 
     # A single pair of rounds would have said the opposite: 9 against 8.
     assert peer_round_ratios(genpipe_rounds[:1], peer_rounds[1:2], once)["p2c_p50"]["met"] is False
     assert medians["p2c_wait_p50"]["ratio"] == pytest.approx(15 / 12)
+    assert medians["p2c_wait_p50"]["rounds"] == [1, 3]  # measured once, counted once
     assert medians["cache_hit_cpu"]["ratio"] == pytest.approx(3 / 8)
     assert medians["noop_cpu"]["ratio"] is None and medians["noop_cpu"]["rounds"] == [0, 0]
 
