@@ -5,7 +5,8 @@ the start and the same no-op measured at the end have differed by 1.7x. A ratio 
 as good as the two measurements it divides, so with ``--rounds N`` the scenarios behind
 the issue's ratios run again, N - 1 more times, each round its ceilings next to its
 products; each round's ratio divides figures of that round only, and RESULTS.md reports
-the median of the rounds, with the lowest and highest.
+the median of the rounds, with the lowest and highest. The POST → completed latencies
+at one client (``LATENCIES``) are repeated in the rounds as well.
 """
 
 from __future__ import annotations
@@ -25,10 +26,37 @@ PAIRS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# Latencies the issue sets a target on, repeated in each round too: their medians sit
+# beside the ratios' (and feed the peer comparison's medians, bench/peer_report.py).
+LATENCIES: tuple[str, ...] = ("post_to_completed_c1", "post_to_completed_wait_c1")
+
+
 def round_scenarios(chosen: list[str]) -> list[str]:
     """The chosen scenarios that a round repeats, in the order of one pass."""
-    wanted = {name for pair in PAIRS for name in pair[:2]}
+    wanted = {name for pair in PAIRS for name in pair[:2]} | set(LATENCIES)
     return [name for name in chosen if name in wanted]
+
+
+def latencies(rounds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per ``LATENCIES`` scenario: each round's p50 and p99, their medians, lowest and
+    highest p50 (rounds that did not measure it are left out)."""
+    out = []
+    for name in LATENCIES:
+        measured = [r[name]["latency"] for r in rounds if (r.get(name) or {}).get("latency")]
+        p50s = [m["p50_ms"] for m in measured if m.get("p50_ms") is not None]
+        p99s = [m["p99_ms"] for m in measured if m.get("p99_ms") is not None]
+        if p50s:
+            out.append(
+                {
+                    "scenario": name,
+                    "p50s": p50s,
+                    "median_p50": statistics.median(p50s),
+                    "low": min(p50s),
+                    "high": max(p50s),
+                    "median_p99": statistics.median(p99s) if p99s else None,
+                }
+            )
+    return out
 
 
 def figure(result: dict[str, Any] | None, kind: str) -> float | None:
@@ -101,4 +129,20 @@ def render(results: dict[str, Any]) -> list[str]:
             f"| {row['product']} ÷ {row['ceiling']} ({row['kind']} CPU) | "
             f"{row['median']:.2f}x | {row['low']:.2f}x | {row['high']:.2f}x | {each} |"
         )
+    timed = latencies(rounds)
+    if timed:
+        lines += [
+            "",
+            "POST → completed at one client, the same rounds (ms):",
+            "",
+            "| scenario | median p50 | lowest p50 | highest p50 | median p99 | p50 of each round |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for row in timed:
+            each = ", ".join(f"{value:.2f}" for value in row["p50s"])
+            p99 = "-" if row["median_p99"] is None else f"{row['median_p99']:.2f}"
+            lines.append(
+                f"| {row['scenario']} | {row['median_p50']:.2f} | {row['low']:.2f} | "
+                f"{row['high']:.2f} | {p99} | {each} |"
+            )
     return lines

@@ -60,3 +60,31 @@ def test_rounds_repeat_only_the_chosen_ratio_scenarios_in_pass_order():
     extra = rounds.run_rounds(3, ["ceiling_noop", "create_cold"], measure)
     assert len(extra) == 2 and calls == ["ceiling_noop", "create_cold"] * 2
     assert parse_args(["--rounds", "3", "--scenarios", "ceiling_noop"]).rounds == 3
+
+
+def _timed(p50: float, p99: float) -> dict:
+    return {"latency": {"p50_ms": p50, "p99_ms": p99}}
+
+
+def test_the_post_to_completed_latencies_are_repeated_and_reported_as_medians():
+    chosen = ["ceiling_noop", "post_to_completed_c1", "post_to_completed_wait_c1", "list_1m_first"]
+    assert rounds.round_scenarios(chosen) == chosen  # all four are round scenarios
+    measured = [
+        {
+            "post_to_completed_c1": _timed(10.0, 14.0),
+            "post_to_completed_wait_c1": _timed(7.0, 12.0),
+        },
+        {
+            "post_to_completed_c1": _timed(30.0, 40.0),
+            "post_to_completed_wait_c1": _timed(6.0, 11.0),
+        },
+        {"post_to_completed_c1": _timed(11.0, 15.0)},  # a round that missed the ASGI scenario
+    ]
+    c1, wait = rounds.latencies(measured)
+    assert (c1["scenario"], c1["median_p50"], c1["low"], c1["high"]) == (
+        "post_to_completed_c1", 11.0, 10.0, 30.0,
+    )  # fmt: skip
+    assert c1["median_p99"] == 15.0 and c1["p50s"] == [10.0, 30.0, 11.0]
+    assert (wait["median_p50"], wait["p50s"]) == (6.5, [7.0, 6.0])
+    text = "\n".join(rounds.render({"rounds": measured}))
+    assert "| post_to_completed_wait_c1 | 6.50 | 6.00 | 7.00 | 11.50 | 7.00, 6.00 |" in text
