@@ -11,9 +11,9 @@ order, the way ``Pipeline.execute(raise_on_error=False)`` answers: a command's e
 fails is dropped and the error raised, without retrying (callers fall back on their own
 round trips, or count the loss).
 
-Arguments are encoded as redis-py encodes them: ``bytes`` as they are, ``str`` in UTF-8,
-``int`` and ``float`` by their ``repr``; anything else is refused (``DataError``), as
-redis-py refuses it.
+Arguments are encoded as the client's own ``Encoder`` encodes them (its encoding;
+``DataError`` for what redis-py refuses), the exact ``str``, ``bytes``, ``int`` and
+``float`` without its chain of checks.
 """
 
 from __future__ import annotations
@@ -22,52 +22,40 @@ from typing import Any
 
 import hiredis
 import redis
-from redis.exceptions import DataError, ResponseError
-
-
-def _encoded(value: Any) -> bytes:
-    kind = type(value)  # the usual types first, then redis-py's ``Encoder.encode`` rules
-    if kind is bytes:
-        return value  # type: ignore[no-any-return]
-    if kind is str:
-        return value.encode()  # type: ignore[no-any-return]
-    if kind is int or kind is float:
-        return repr(value).encode()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    if isinstance(value, bool):
-        raise DataError(
-            "Invalid input of type: 'bool'. Convert to a bytes, string, int or float first."
-        )
-    if isinstance(value, int | float):
-        return repr(value).encode()
-    if isinstance(value, str):
-        return value.encode()
-    raise DataError(
-        f"Invalid input of type: {kind.__name__!r}. Convert to a bytes, string, int or float first."
-    )
+from redis.exceptions import ResponseError
 
 
 class Round:
     """Commands for one round trip on ``client`` (a ``redis.Redis``): queue them with the
     command methods, then ``execute()``."""
 
-    __slots__ = ("_client", "_count", "_packed")
+    __slots__ = ("_client", "_encoder", "_packed")
 
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
+        self._encoder = client.connection_pool.get_encoder()
         self._packed: list[bytes] = []
-        self._count = 0
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._packed)
 
     def command(self, *args: Any) -> Round:
         """Queue one command (its name first)."""
-        encoded = tuple(_encoded(arg) for arg in args)
+        encoder = self._encoder
+        encoding, errors = encoder.encoding, encoder.encoding_errors
+        encoded = []
+        for arg in args:  # the usual exact types first, as ``Encoder.encode`` writes them
+            kind = type(arg)
+            if kind is str:
+                encoded.append(arg.encode(encoding, errors))
+            elif kind is bytes:
+                encoded.append(arg)
+            elif kind is int or kind is float:
+                encoded.append(repr(arg).encode())
+            else:
+                encoded.append(encoder.encode(arg))
         # hiredis' stub types the argument as a tuple of one element
-        self._packed.append(hiredis.pack_command(encoded))  # type: ignore[arg-type]
-        self._count += 1
+        self._packed.append(hiredis.pack_command(tuple(encoded)))  # type: ignore[arg-type]
         return self
 
     def mget(self, keys: list[Any]) -> Round:
@@ -82,14 +70,14 @@ class Round:
     def execute(self) -> list[Any]:
         """Send the queued commands and return their replies in order, an error reply as
         its exception; raises when the connection fails (it is then dropped)."""
-        if not self._count:
+        if not self._packed:
             return []
         pool = self._client.connection_pool
         connection = pool.get_connection()
         try:
             connection.send_packed_command([b"".join(self._packed)])
             replies: list[Any] = []
-            for _ in range(self._count):
+            for _ in self._packed:
                 try:
                     replies.append(connection.read_response())
                 except ResponseError as error:  # the command's own error: the rest follow
@@ -100,5 +88,4 @@ class Round:
         finally:
             pool.release(connection)
         self._packed.clear()
-        self._count = 0
         return replies
