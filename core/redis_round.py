@@ -52,8 +52,9 @@ class Round:
                 encoded.append(arg)
             elif kind is int or kind is float:
                 encoded.append(repr(arg).encode())
-            else:
-                encoded.append(encoder.encode(arg))
+            else:  # hiredis takes no bytearray: the encoder hands those back as they are
+                value = encoder.encode(arg)
+                encoded.append(bytes(value) if isinstance(value, bytearray) else value)
         # hiredis' stub types the argument as a tuple of one element
         self._packed.append(hiredis.pack_command(tuple(encoded)))  # type: ignore[arg-type]
         return self

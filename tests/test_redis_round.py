@@ -72,6 +72,16 @@ def test_an_error_reply_takes_its_place_and_the_rest_follow(client):
     assert client.get(f"{client.prefix}:a") == b"1"  # the connection is still in step
 
 
+def test_byte_like_values_are_written_as_their_bytes(client):
+    key = f"{client.prefix}:bytes-like"
+    lean = Round(client)
+    lean.command("SET", key, bytearray(b"ab\x00c"))
+    lean.command("APPEND", key, memoryview(b"de"))
+    lean.command("GET", key)
+    assert lean.execute() == [b"OK", 6, b"ab\x00cde"]  # raw replies, as a pipeline reads them
+    client.delete(key)
+
+
 @pytest.mark.parametrize("value", [True, None, 1 + 2j, object()])
 def test_values_redis_py_refuses_are_refused(client, value):
     with pytest.raises(redis.DataError):
